@@ -1,0 +1,125 @@
+/**
+ * Migrations, in code (no files to find at run time), for both dialects. Each migration is
+ * append-only: never edit one that has shipped; add the next.
+ */
+import { sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
+  const big = 'bigint';
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.createTable('online_keys')
+          .addColumn('key_id', 'text', (c) => c.primaryKey())
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('public_json', 'text', (c) => c.notNull())
+          .addColumn('private_pem', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('repo_metadata')
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('bytes', bytes, (c) => c.notNull())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('repo_metadata_pk', ['repo', 'vin', 'role', 'version'])
+          .execute();
+        await db.schema.createTable('images')
+          .addColumn('filename', 'text', (c) => c.primaryKey())
+          .addColumn('length', big, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('blob_key', 'text', (c) => c.notNull())
+          .addColumn('uploaded_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('vehicles')
+          .addColumn('vin', 'text', (c) => c.primaryKey())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('primary_ecu_serial', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('last_seen_at', big)
+          .addColumn('manifest_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.createTable('ecus')
+          .addColumn('serial', 'text', (c) => c.primaryKey())
+          .addColumn('vin', 'text', (c) => c.notNull().references('vehicles.vin'))
+          .addColumn('hardware_id', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('last_counter', big)
+          .addColumn('installed_filename', 'text')
+          .addColumn('installed_length', big)
+          .addColumn('installed_sha256', 'text')
+          .addColumn('installed_at', big)
+          .execute();
+        await db.schema.createIndex('ecus_vin').on('ecus').column('vin').execute();
+        await db.schema.createIndex('ecus_key_id').on('ecus').column('key_id').execute();
+        await db.schema.createTable('ecu_history')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('filename', 'text', (c) => c.notNull())
+          .addColumn('length', big, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('report_counter', big, (c) => c.notNull())
+          .addColumn('reported_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('ecu_history_vin').on('ecu_history').columns(['vin', 'reported_at']).execute();
+        await db.schema.createTable('attack_reports')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('serial', 'text', (c) => c.notNull())
+          .addColumn('report', 'text', (c) => c.notNull())
+          .addColumn('reported_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('assignments')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('ecu_serial', 'text', (c) => c.notNull())
+          .addColumn('hardware_id', 'text', (c) => c.notNull())
+          .addColumn('filename', 'text', (c) => c.notNull())
+          .addColumn('length', big, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('release_counter', big)
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('failure', 'text')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('completed_at', big)
+          .execute();
+        await db.schema.createIndex('assignments_vin_status').on('assignments').columns(['vin', 'status']).execute();
+        // At most one open (pending) assignment per ECU.
+        await sql`create unique index assignments_one_pending on assignments (ecu_serial) where status = 'pending'`.execute(db);
+        await db.schema.createTable('api_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('revoked_at', big)
+          .execute();
+        await db.schema.createTable('request_nonces')
+          .addColumn('key_id', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('request_nonces_pk', ['key_id', 'nonce'])
+          .execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
+}

@@ -1,0 +1,59 @@
+/**
+ * The server's error catalogue, in one file (CONVENTIONS.md §6): every error a client can get,
+ * with a stable code, its HTTP status and a message. A test checks that each entry is used and
+ * that codes are unique. Responses look like `{ "error": { "code", "message", "details"? } }`.
+ */
+export const ERRORS = {
+  VALIDATION_FAILED: { status: 400, message: 'the request does not match the route schema' },
+  BAD_JSON: { status: 400, message: 'the request body is not valid JSON' },
+  BAD_METADATA: { status: 400, message: 'the metadata is malformed' },
+  BAD_MANIFEST: { status: 400, message: 'the vehicle manifest is malformed' },
+  BAD_RANGE: { status: 416, message: 'the requested range cannot be satisfied' },
+  UNAUTHENTICATED: { status: 401, message: 'authentication required' },
+  BAD_TOKEN: { status: 401, message: 'the API token is unknown or revoked' },
+  BAD_REQUEST_SIGNATURE: { status: 401, message: 'the request signature is missing, malformed or does not verify' },
+  STALE_REQUEST: { status: 401, message: 'the request signature is too old or from the future' },
+  REPLAYED_REQUEST: { status: 401, message: 'the request nonce was already used' },
+  FORBIDDEN: { status: 403, message: 'the credentials do not allow this operation' },
+  NOT_FOUND: { status: 404, message: 'no such resource' },
+  VEHICLE_NOT_FOUND: { status: 404, message: 'no such vehicle' },
+  IMAGE_NOT_FOUND: { status: 404, message: 'no such image' },
+  METADATA_NOT_FOUND: { status: 404, message: 'no such metadata file' },
+  TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
+  VEHICLE_EXISTS: { status: 409, message: 'a vehicle with this VIN already exists' },
+  ECU_EXISTS: { status: 409, message: 'an ECU with this serial is already registered' },
+  IMAGE_EXISTS: { status: 409, message: 'an image with this file name already exists with other content' },
+  REPO_NOT_INITIALISED: { status: 409, message: 'the Image repository has no root yet' },
+  REPO_ALREADY_INITIALISED: { status: 409, message: 'the Image repository already has a root' },
+  METADATA_REJECTED: { status: 422, message: 'the metadata does not verify against the trusted metadata' },
+  MANIFEST_REJECTED: { status: 422, message: 'the vehicle manifest was refused' },
+  IMAGE_NOT_UPLOADED: { status: 422, message: 'the metadata names an image whose bytes were not uploaded' },
+  ASSIGNMENT_INVALID: { status: 422, message: 'the assignment cannot be made' },
+  LENGTH_REQUIRED: { status: 411, message: 'Content-Length is required' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
+  UPLOAD_INCOMPLETE: { status: 400, message: 'the upload ended before its declared length' },
+  UPLOAD_MISMATCH: { status: 422, message: 'the uploaded bytes do not match the declared hash' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
+  SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
+  NOT_READY: { status: 503, message: 'the server is not ready' },
+  INTERNAL: { status: 500, message: 'internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, details?: unknown, options?: { cause?: unknown }) {
+    super(message ?? ERRORS[code].message, options);
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
