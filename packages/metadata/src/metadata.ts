@@ -3,7 +3,7 @@
  * Signatures are verified over the canonical JSON of the `signed` value exactly as parsed, so
  * unknown fields are covered and re-serialisation is byte-exact.
  */
-import { canonicalBytes } from './canonical.js';
+import { canonicalBytes, sortedJSON } from './canonical.js';
 import { FormatError, UsageError } from './errors.js';
 import type { Signer } from './keys.js';
 import { Root } from './root.js';
@@ -105,9 +105,12 @@ export class Metadata<T extends Signed = Signed> {
     };
   }
 
-  /** Serialised envelope (compact JSON; the `signed` part is what was signed). */
+  /**
+   * Serialised envelope: compact JSON with sorted keys (as python-tuf writes), so that a reader
+   * re-canonicalises the `signed` part without reordering anything.
+   */
   toBytes(): Uint8Array {
-    return Buffer.from(JSON.stringify(this.toJSON()), 'utf8');
+    return Buffer.from(sortedJSON(this.toJSON()), 'utf8');
   }
 
   /** A copy signed additionally (or again) by `signers`; existing signatures by them are replaced. */

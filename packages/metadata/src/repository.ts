@@ -17,6 +17,14 @@ import { Targets } from './targets.js';
 import { Snapshot, Timestamp } from './timestamp.js';
 import { createHash } from 'node:crypto';
 
+/**
+ * A role name as it appears in a URL or a file name: percent-encoded with nothing kept safe
+ * (python-tuf `parse.quote(name, "")`), so "a/b" is one path segment "a%2Fb".
+ */
+export function encodeRole(role: string): string {
+  return encodeURIComponent(role).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 const DAY = 86_400_000;
 export const DEFAULT_EXPIRY_MS: Readonly<Record<RoleType, number>> = { root: 365 * DAY, targets: 90 * DAY, snapshot: 7 * DAY, timestamp: DAY };
 
@@ -122,8 +130,9 @@ export class RepositoryBuilder {
     this.replaceTargets(role, new Targets({ ...commonOf(old), targets, delegations: old.delegations }));
   }
 
+  /** Replace a targets role's content; it is signed (once) by the next publish(). */
   replaceTargets(role: string, t: Targets): void {
-    this.targets.set(role, this.sign(role, t));
+    this.targets.set(role, new Metadata(t));
     this.#dirty.add(role);
   }
 
@@ -236,7 +245,7 @@ export class RepositoryBuilder {
   }
 
   metaName(role: string, version: number): string {
-    const enc = encodeURIComponent(role);
+    const enc = encodeRole(role);
     if (role === 'timestamp') return 'timestamp.json';
     return this.consistentSnapshot || role === 'root' ? `${version}.${enc}.json` : `${enc}.json`;
   }
@@ -244,7 +253,7 @@ export class RepositoryBuilder {
   storeMeta(role: string, md: Metadata): void {
     const bytes = md.toBytes();
     this.files.set(this.metaName(role, md.signed.version), bytes);
-    this.files.set(`${encodeURIComponent(role)}.json`, bytes);
+    this.files.set(`${encodeRole(role)}.json`, bytes);
   }
 
   storeRoot(): void {

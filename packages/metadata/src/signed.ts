@@ -19,6 +19,8 @@ const EXPIRES = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/
 export function parseExpires(s: string, path: string): number {
   const m = EXPIRES.exec(s);
   const ms = m === null ? NaN : Date.parse(s);
+  // Date.parse rolls impossible dates over (2030-02-31 -> 2030-03-03): require a round trip.
+  if (!Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 19) !== s.slice(0, 19)) throw new FormatError(`${path}: ${s} is not a valid date and time`);
   if (Number.isNaN(ms)) throw new FormatError(`${path}: expected an ISO 8601 UTC time like 2030-01-01T00:00:00Z`);
   return ms;
 }

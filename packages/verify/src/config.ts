@@ -21,7 +21,8 @@ export const DEFAULT_LIMITS: Limits = {
   rootMaxLength: 512_000,
   timestampMaxLength: 16_384,
   snapshotMaxLength: 2_000_000,
-  targetsMaxLength: 32_000_000,
+  // ~100,000 Uptane image targets with sha256+sha512 take ~34 MB
+  targetsMaxLength: 64_000_000,
 };
 
 export function limits(overrides?: Partial<Limits>): Limits {

@@ -66,6 +66,8 @@ export const UptaneCodes = {
   TARGET_NOT_IN_IMAGE_REPO: 'TARGET_NOT_IN_IMAGE_REPO',
   /** 5.4.4.2 step 10.2.1 / 10.2.2: length, hashes or SHALL-match custom fields differ. */
   TARGET_MISMATCH: 'TARGET_MISMATCH',
+  /** 5.4.4.3 / TUF 5.3.3: more Director root versions than maxRootRotations in one cycle. */
+  ROOT_ROTATIONS: 'ROOT_ROTATIONS',
   /** 5.4.4.2 step 10.2.3 / 5.4.3.4 step 5: release counter decreased. */
   RELEASE_COUNTER_ROLLBACK: 'RELEASE_COUNTER_ROLLBACK',
 } as const;

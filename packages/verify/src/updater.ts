@@ -5,7 +5,7 @@
  * Used by the `tuf-client` command and, twice (Director and Image repository), by Uptane
  * full verification in the vehicle.
  */
-import { FetchError, ReflashError, RepositoryError, UsageError } from '@reflash/metadata';
+import { FetchError, ReflashError, RepositoryError, UsageError, encodeRole } from '@reflash/metadata';
 import type { Metadata, Root, TargetFile, Targets } from '@reflash/metadata';
 import type { Limits } from './config.js';
 import { findTarget } from './delegation.js';
@@ -38,10 +38,7 @@ export interface UpdaterOptions {
   readonly limits?: Partial<Limits>;
 }
 
-/** Role name as it appears in a URL or a file name: percent-encoded, nothing kept safe. */
-export function encodeRole(role: string): string {
-  return encodeURIComponent(role).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+export { encodeRole };
 
 export class Updater {
   readonly #opts: UpdaterOptions;

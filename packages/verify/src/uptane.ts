@@ -10,7 +10,7 @@ import { DownloadLengthError, Metadata, readUptaneCustom, verifyThreshold } from
 import type { Root, TargetFile, Targets } from '@reflash/metadata';
 import { limits as makeLimits } from './config.js';
 import type { Limits } from './config.js';
-import { ExpiredMetadataError, RollbackError, UptaneError, uptaneError } from './errors.js';
+import { ExpiredMetadataError, RollbackError, uptaneError } from './errors.js';
 import { verifyRootUpdate } from './trusted-set.js';
 import type { Updater } from './updater.js';
 
@@ -150,7 +150,7 @@ export interface PartialVerificationResult {
 export function partialVerification(input: PartialVerificationInput): PartialVerificationResult {
   const lim = makeLimits(input.limits);
   let root = input.state.root;
-  if (input.newRoots.length > lim.maxRootRotations) throw new UptaneError('ROOT_ROTATIONS', `more than ${lim.maxRootRotations} root versions`);
+  if (input.newRoots.length > lim.maxRootRotations) throw uptaneError('ROOT_ROTATIONS', `more than ${lim.maxRootRotations} root versions`);
   for (const bytes of input.newRoots) root = verifyRootUpdate(root, bytes, lim.rootMaxLength);
   // 5.4.4.3 step 3: the final root is not expired.
   if (root.signed.isExpired(input.referenceTime)) throw new ExpiredMetadataError(`Director root v${root.signed.version} expired`);
