@@ -32,6 +32,7 @@ export class Key {
   readonly unrecognized: Readonly<Record<string, unknown>>;
   #keyObject: KeyObject | null | undefined;
   #identity: string | undefined;
+  #keyId: string | undefined;
 
   constructor(opts: {
     keytype: string;
@@ -70,7 +71,8 @@ export class Key {
 
   /** TUF key id: hex SHA-256 of the canonical JSON of the key object. */
   keyId(): string {
-    return createHash('sha256').update(canonicalBytes(this.toJSON())).digest('hex');
+    this.#keyId ??= createHash('sha256').update(canonicalBytes(this.toJSON())).digest('hex');
+    return this.#keyId;
   }
 
   /** The node:crypto key, or null when the key material is malformed or the scheme unknown. */

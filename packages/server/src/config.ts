@@ -32,7 +32,12 @@ export const ConfigSchema = Type.Object({
   /** accepted clock skew of signed vehicle requests, ms */
   requestSkewMs: Type.Integer({ minimum: 1000 }),
   /** PostgreSQL pool size */
-  poolSize: Type.Integer({ minimum: 1, maximum: 200 }),
+  /** at least 2: a cross-process lock holds one connection while a transaction uses another */
+  poolSize: Type.Integer({ minimum: 2, maximum: 200 }),
+  /** accountability log origin (checkpoint first line and note key name), e.g. `fleet.example/log`; fixed at first start */
+  logOrigin: Type.String({ pattern: '^[^\\s+]{1,255}$' }),
+  /** accountability log: how often the background integrator signs a new checkpoint when entries are pending, ms */
+  logIntegrateIntervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -56,6 +61,8 @@ export function defaults(dataDir = './data'): Config {
     snapshotExpiryMs: 7 * DAY,
     requestSkewMs: 300_000,
     poolSize: 10,
+    logOrigin: 'reflash/log',
+    logIntegrateIntervalMs: 500,
   };
 }
 
@@ -72,9 +79,10 @@ const ENV: Record<string, keyof Config> = {
   REFLASH_LOG_LEVEL: 'logLevel',
   REFLASH_TLS_CERT: 'tlsCert',
   REFLASH_TLS_KEY: 'tlsKey',
+  REFLASH_LOG_ORIGIN: 'logOrigin',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'maxImageSize', 'directorExpiryMs', 'timestampExpiryMs', 'snapshotExpiryMs', 'requestSkewMs', 'poolSize']);
+const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'maxImageSize', 'directorExpiryMs', 'timestampExpiryMs', 'snapshotExpiryMs', 'requestSkewMs', 'poolSize', 'logIntegrateIntervalMs']);
 
 function coerce(key: keyof Config, v: unknown, source: string): unknown {
   if (NUMERIC.has(key) && typeof v === 'string') {

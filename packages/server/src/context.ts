@@ -1,5 +1,6 @@
 /** What every feature plugin gets: configuration, storage, keys, clock, metrics. */
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/service.js';
 import type { BlobStore } from './blob/store.js';
 import type { Config } from './config.js';
 import type { Db } from './db/connect.js';
@@ -15,4 +16,6 @@ export interface ServerContext {
   readonly now: () => number;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** the accountability log: `append(auditEvents.xxx({...}))`, `receipt(index)` (src/audit/README.md) */
+  readonly audit: AuditLog;
 }

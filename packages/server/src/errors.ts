@@ -37,6 +37,12 @@ export const ERRORS = {
   SHUTTING_DOWN: { status: 503, message: 'the server is shutting down' },
   NOT_READY: { status: 503, message: 'the server is not ready' },
   INTERNAL: { status: 500, message: 'internal server error' },
+  LOG_ENTRY_NOT_FOUND: { status: 404, message: 'no accountability log entry with this index or leaf hash under the signed tree' },
+  LOG_CHECKPOINT_NOT_FOUND: { status: 404, message: 'no signed accountability log checkpoint of this tree size' },
+  LOG_TILE_NOT_FOUND: { status: 404, message: 'no such tile in the signed accountability log' },
+  LOG_BAD_RANGE: { status: 400, message: 'the tree sizes or index are outside the signed accountability log' },
+  LOG_BAD_COSIGNATURE: { status: 422, message: 'the cosignature does not verify for this checkpoint and witness key' },
+  LOG_HALTED: { status: 503, message: 'the accountability log refuses to sign new checkpoints after an integrity alert' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

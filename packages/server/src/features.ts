@@ -5,3 +5,11 @@ import type { ServerContext } from './context.js';
 export type Feature = (app: FastifyInstance, opts: { ctx: ServerContext }) => Promise<void>;
 
 export const features: Feature[] = [];
+import { imageRepoPlugin } from './plugins/image-repo.js'; features.push(imageRepoPlugin);
+import { imagesPlugin } from './plugins/images.js'; features.push(imagesPlugin);
+import { directorPlugin } from './plugins/director.js'; features.push(directorPlugin);
+import { vehiclesPlugin } from './plugins/vehicles.js'; features.push(vehiclesPlugin);
+import { devicePlugin } from './plugins/device.js'; features.push(devicePlugin);
+import { assignmentsPlugin } from './plugins/assignments.js'; features.push(assignmentsPlugin);
+import { tokensPlugin } from './plugins/tokens.js'; features.push(tokensPlugin);
+import { logPlugin } from './plugins/log.js'; features.push(logPlugin);

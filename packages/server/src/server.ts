@@ -16,6 +16,7 @@ import type { Lifecycle } from './plugins/health.js';
 import { Metrics } from './plugins/metrics.js';
 import { pruneNonces } from './plugins/auth.js';
 import { initialise } from './services/init.js';
+import { AuditLog } from './audit/service.js';
 import { OnlineKeyStore, loadMasterKey } from './services/keys.js';
 
 export interface RunningServer {
@@ -38,9 +39,19 @@ export async function createContext(config: Config, opts: StartOptions = {}): Pr
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(config.blobDir, { recursive: true });
   const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.signature'] });
-  const db = await openDb({ url: databaseUrl(config), poolSize: config.poolSize });
-  const keys = new OnlineKeyStore(db, loadMasterKey(config.dataDir, opts.env ?? {}));
-  return { config, db, blobs: new FsBlobStore(config.blobDir), keys, now: opts.now ?? Date.now, metrics: new Metrics(), log };
+  const db = await openDb({ url: databaseUrl(config), poolSize: config.poolSize, onPoolError: (err) => log.warn({ err }, 'idle database connection lost') });
+  const masterKey = loadMasterKey(config.dataDir, opts.env ?? {});
+  const keys = new OnlineKeyStore(db, masterKey);
+  const now = opts.now ?? Date.now;
+  const metrics = new Metrics();
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open({ db, masterKey, origin: config.logOrigin, now, log, metrics, integrateIntervalMs: config.logIntegrateIntervalMs });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { config, db, blobs: new FsBlobStore(config.blobDir), keys, now, metrics, log, audit };
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
@@ -51,6 +62,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const https = config.tlsCert === '' ? undefined : { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) };
   const app = await buildApp(ctx, life, https);
   const address = await app.listen({ host: config.host, port: config.port });
+  ctx.audit.start();
   const prune = setInterval(() => {
     pruneNonces(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'nonce pruning failed'));
   }, 60_000);
@@ -61,6 +73,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       life.shuttingDown = true;
       clearInterval(prune);
       await app.close();
+      await ctx.audit.close();
       await ctx.db.close();
     })();
     return closing;

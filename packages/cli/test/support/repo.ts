@@ -6,6 +6,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeRole } from '@reflash/metadata';
 import type { RepositoryBuilder } from '@reflash/metadata';
 import { bytesHandler } from './http.js';
 import type { Handler } from './http.js';
@@ -22,12 +23,12 @@ export class ServedRepository {
   /**
    * `path` is the request path as sent. Like a static server (and the tuf-conformance simulator)
    * it is percent-decoded; metadata file names are then looked up the way RepositoryBuilder
-   * stores them (role part encoded with encodeURIComponent), whatever encoding the client used.
+   * stores them (encodeRole: percent-encoded, nothing kept safe), whatever encoding the client used.
    */
   lookup(path: string): Uint8Array | undefined {
     const o = this.overrides.get(path);
     if (o !== undefined) return o ?? undefined;
-    if (path.startsWith('/metadata/')) return this.repo.files.get(encodeURIComponent(decodeURIComponent(path.slice('/metadata/'.length))));
+    if (path.startsWith('/metadata/')) return this.repo.files.get(encodeRole(decodeURIComponent(path.slice('/metadata/'.length))));
     if (path.startsWith('/targets/')) {
       const name = decodeURIComponent(path.slice('/targets/'.length));
       for (const [p, data] of this.repo.targetData) if (this.repo.targetFileNames(p).includes(name)) return data;

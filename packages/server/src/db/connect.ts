@@ -25,11 +25,37 @@ pg.types.setTypeParser(20, (v: string) => {
   return n;
 });
 
+/**
+ * Kysely prepares a new better-sqlite3 statement for every query; preparing costs more than
+ * running most of ours. Statements are reusable, so they are cached by SQL text (bounded: SQL
+ * with a variable number of parameters makes distinct texts).
+ */
+function cachedStatements(sqlite: BetterSqlite3.Database): { prepare: (sql: string) => BetterSqlite3.Statement; close: () => void } {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string): BetterSqlite3.Statement {
+      let st = cache.get(sql);
+      if (st === undefined) {
+        st = sqlite.prepare(sql);
+        if (cache.size >= 1000) cache.clear();
+        cache.set(sql, st);
+      }
+      return st;
+    },
+    close(): void {
+      cache.clear();
+      sqlite.close();
+    },
+  };
+}
+
 export interface OpenOptions {
   /** `sqlite:/path/file.db`, a plain path, or `postgres://...` */
   readonly url: string;
   /** PostgreSQL pool size */
   readonly poolSize?: number;
+  /** told about errors on idle pooled connections (logged by the server) */
+  readonly onPoolError?: (err: Error) => void;
 }
 
 export function dialectOf(url: string): Dialect {
@@ -41,6 +67,12 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
   let kysely: Kysely<Database>;
   if (dialect === 'postgres') {
     const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    // An idle client's connection can be closed by the server (restart, admin command): pg
+    // reports it on the pool; without a listener the process would crash. The pool replaces
+    // the client on next use, and queries in flight fail with their own error.
+    pool.on('error', (err) => {
+      opts.onPoolError?.(err);
+    });
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const file = opts.url.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : opts.url;
@@ -50,7 +82,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   }
   const migrator = new Migrator({ db: kysely, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();

@@ -117,6 +117,42 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_accountability_log': {
+      // The accountability log (src/audit/README.md). SQLite: idx is the rowid of log_leaves
+      // (INTEGER PRIMARY KEY) and log_nodes is clustered on its key (WITHOUT ROWID).
+      async up(db: Kysely<unknown>): Promise<void> {
+        const idx = dialect === 'postgres' ? 'bigint' : 'integer';
+        await db.schema.createTable('log_leaves')
+          .addColumn('idx', idx, (c) => c.primaryKey())
+          .addColumn('entry', bytes, (c) => c.notNull())
+          .addColumn('leaf_hash', bytes, (c) => c.notNull())
+          .addColumn('appended_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('log_leaves_leaf_hash').on('log_leaves').column('leaf_hash').execute();
+        let nodes = db.schema.createTable('log_nodes')
+          .addColumn('level', 'integer', (c) => c.notNull())
+          .addColumn('idx', big, (c) => c.notNull())
+          .addColumn('hash', bytes, (c) => c.notNull())
+          .addPrimaryKeyConstraint('log_nodes_pk', ['level', 'idx']);
+        if (dialect === 'sqlite') nodes = nodes.modifyEnd(sql`without rowid`);
+        await nodes.execute();
+        await db.schema.createTable('log_checkpoints')
+          .addColumn('size', big, (c) => c.primaryKey())
+          .addColumn('root', bytes, (c) => c.notNull())
+          .addColumn('note', 'text', (c) => c.notNull())
+          .addColumn('cosignatures', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('log_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('origin', 'text', (c) => c.notNull())
+          .addColumn('verifier_key', 'text', (c) => c.notNull())
+          .addColumn('sealed_seed', 'text', (c) => c.notNull())
+          .addColumn('sealed_vin_salt', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -123,6 +123,44 @@ export interface RequestNonceTable {
   expires_at: number;
 }
 
+/** Accountability log (migration 0005): one row per appended entry; the index is its leaf index. */
+export interface LogLeafTable {
+  idx: number;
+  /** the entry bytes (canonical JSON), exactly as hashed */
+  entry: Bytes;
+  /** RFC 9162 leaf hash SHA-256(0x00 || entry), computed at append time */
+  leaf_hash: Bytes;
+  appended_at: number;
+}
+
+/** Complete-subtree hashes (level 0 = leaf hashes), as CompactRange.append reports them. */
+export interface LogNodeTable {
+  level: number;
+  idx: number;
+  hash: Bytes;
+}
+
+/** Every signed checkpoint (c2sp.org/tlog-checkpoint), by tree size. */
+export interface LogCheckpointTable {
+  size: number;
+  root: Bytes;
+  /** the signed note, as signed by the log key */
+  note: string;
+  /** witness cosignature lines added later (c2sp.org/tlog-cosignature), '' if none */
+  cosignatures: string;
+  created_at: number;
+}
+
+/** The log's secrets (one row, id 'log'): note signing seed and VIN salt, sealed with the master key. */
+export interface LogKeyTable {
+  id: string;
+  origin: string;
+  verifier_key: string;
+  sealed_seed: string;
+  sealed_vin_salt: string;
+  created_at: number;
+}
+
 export interface SchemaMigrationInfo {
   name: ColumnType<string, never, never>;
 }
@@ -138,4 +176,8 @@ export interface Database {
   assignments: AssignmentTable;
   api_tokens: TokenTable;
   request_nonces: RequestNonceTable;
+  log_leaves: LogLeafTable;
+  log_nodes: LogNodeTable;
+  log_checkpoints: LogCheckpointTable;
+  log_keys: LogKeyTable;
 }

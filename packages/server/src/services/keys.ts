@@ -13,6 +13,9 @@ import type { Scheme } from '@reflash/metadata';
 import type { Db } from '../db/connect.js';
 
 export type RepoName = 'image' | 'director';
+
+/** How long a list of active signers is reused before the database is asked again. */
+export const SIGNER_CACHE_MS = 5_000;
 export type OnlineRole = 'root' | 'targets' | 'snapshot' | 'timestamp';
 
 /** The master key: env REFLASH_MASTER_KEY, else `<dataDir>/master.key` (created if missing). */
@@ -33,6 +36,8 @@ export class OnlineKeyStore {
   readonly #db: Db;
   readonly #master: string;
   readonly #cache = new Map<string, PrivateKeySigner>();
+  /** (repo, role, status) -> signers, for SIGNER_CACHE_MS: key changes made by another process are seen within that time */
+  readonly #lists = new Map<string, { at: number; signers: PrivateKeySigner[] }>();
 
   constructor(db: Db, masterKey: string) {
     this.#db = db;
@@ -47,6 +52,7 @@ export class OnlineKeyStore {
       key_id: signer.keyId, repo, role, public_json: JSON.stringify(signer.key.toJSON()), private_pem: pem, status, created_at: now,
     }).execute();
     this.#cache.set(signer.keyId, signer);
+    this.#lists.clear();
     return signer;
   }
 
@@ -62,13 +68,25 @@ export class OnlineKeyStore {
 
   /** Signers of `role` with the given status (default active), oldest first. */
   async signers(repo: RepoName, role: OnlineRole, status: 'pending' | 'active' = 'active'): Promise<PrivateKeySigner[]> {
+    const k = `${repo}/${role}/${status}`;
+    const hit = this.#lists.get(k);
+    const now = Date.now();
+    if (hit !== undefined && now - hit.at < SIGNER_CACHE_MS) return hit.signers;
     const rows = await this.#db.kysely.selectFrom('online_keys').select(['key_id', 'public_json', 'private_pem'])
       .where('repo', '=', repo).where('role', '=', role).where('status', '=', status).orderBy('created_at').execute();
-    return rows.map((r) => this.#signer(r));
+    const signers = rows.map((r) => this.#signer(r));
+    this.#lists.set(k, { at: now, signers });
+    return signers;
   }
 
   async setStatus(keyIds: readonly string[], status: 'active' | 'retired'): Promise<void> {
     if (keyIds.length === 0) return;
     await this.#db.kysely.updateTable('online_keys').set({ status }).where('key_id', 'in', keyIds).execute();
+    this.#lists.clear();
+  }
+
+  /** Forget cached signer lists (after a change made inside a caller's transaction). */
+  invalidate(): void {
+    this.#lists.clear();
   }
 }

@@ -101,6 +101,7 @@ export async function makeHarness(dialect: DialectName, overrides: Partial<Confi
     auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }),
     close: async () => {
       await app.close();
+      await ctx.audit.close();
       await ctx.db.close();
       if (dropPg !== undefined) await dropPg();
       rmSync(dataDir, { recursive: true, force: true });

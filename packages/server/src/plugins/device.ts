@@ -1,0 +1,80 @@
+/**
+ * Vehicle-facing routes (docs/SERVER-API.md "Inventory, check-in, assignments, tokens"), every
+ * request signed by the vehicle's Primary key (auth 'vehicle'):
+ * - PUT /device/v1/manifest: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1).
+ * - POST /device/v1/events: an installation failure.
+ * A vehicle only reports for itself.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { ReflashError, vehicleManifestFromJSON } from '@reflash/metadata';
+import type { VehicleManifest } from '@reflash/metadata';
+import { Type } from 'typebox';
+import type { ServerContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { checkIn, reportFailure } from '../services/checkin.js';
+import { ID_PATTERN } from '../services/inventory.js';
+
+/** Largest vehicle manifest accepted (a manifest with hundreds of ECU reports is far smaller). */
+export const MANIFEST_BODY_LIMIT = 1024 * 1024;
+
+export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext }): Promise<void> {
+  const { ctx } = opts;
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  r.put('/device/v1/manifest', {
+    config: { auth: 'vehicle' },
+    bodyLimit: MANIFEST_BODY_LIMIT,
+    schema: {
+      summary: 'Report the vehicle version manifest (check-in)',
+      description: 'Signed vehicle version manifest (Uptane 2.1 §5.4.2.1): `{signatures, signed: {vin, primary_ecu_serial, ecu_version_reports}}`. Verified against the registered ECU keys and last counters.',
+      tags: ['device'],
+      security: [{ vehicle: [] }],
+      body: Type.Object({ signatures: Type.Array(Type.Unknown()), signed: Type.Record(Type.String(), Type.Unknown()) }),
+      response: {
+        200: Type.Object({
+          directorTargetsVersion: Type.Integer({ description: 'the vehicle\'s current Director targets version' }),
+          pending: Type.Integer({ description: 'pending assignments left' }),
+        }),
+      },
+    },
+  }, async (req) => {
+    let manifest: VehicleManifest;
+    try {
+      // The exact bytes the vehicle signed over (Content-Digest) are parsed, not a re-serialisation.
+      manifest = vehicleManifestFromJSON(req.rawBody ?? req.body);
+    } catch (err) {
+      if (err instanceof ReflashError) throw new ApiError('BAD_MANIFEST', err.message, undefined, { cause: err });
+      throw err;
+    }
+    if (manifest.signed.vin !== req.vehicle?.vin) throw new ApiError('FORBIDDEN', 'a vehicle may only report for itself');
+    return checkIn(ctx, manifest);
+  });
+
+  r.post('/device/v1/events', {
+    config: { auth: 'vehicle' },
+    schema: {
+      summary: 'Report an installation failure',
+      description: 'Marks the ECU\'s pending assignment of `filename` failed and regenerates the Director targets.',
+      tags: ['device'],
+      security: [{ vehicle: [] }],
+      body: Type.Object({
+        ecuSerial: Type.String({ pattern: ID_PATTERN }),
+        filename: Type.String({ minLength: 1, maxLength: 1024 }),
+        status: Type.Literal('failed'),
+        reason: Type.String({ maxLength: 1000 }),
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          failed: Type.Integer({ description: 'assignments marked failed (0 if none was pending)' }),
+          directorTargetsVersion: Type.Integer(),
+        }),
+      },
+    },
+  }, async (req) => {
+    const vin = req.vehicle?.vin;
+    if (vin === undefined) throw new ApiError('UNAUTHENTICATED');
+    return reportFailure(ctx, vin, req.body);
+  });
+  return Promise.resolve();
+}
