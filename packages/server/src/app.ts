@@ -6,7 +6,7 @@
 import swagger from '@fastify/swagger';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
-import { ReflashError } from '@reflash/metadata';
+import type { ReflashError } from '@reflash/metadata';
 import type { ServerContext } from './context.js';
 import { ApiError, ERRORS } from './errors.js';
 import type { ErrorBody } from './errors.js';
@@ -23,9 +23,11 @@ function errorBody(code: string, message: string, details?: unknown): ErrorBody 
 }
 
 export async function buildApp(ctx: ServerContext, life: Lifecycle = { shuttingDown: false }, https?: { cert: Buffer; key: Buffer }): Promise<App> {
+  // Typed as Fastify's logger so the instance has the default (plugin-compatible) type.
+  const logger: FastifyBaseLogger = ctx.log;
   const app = Fastify({
     ...(https === undefined ? {} : { https }),
-    loggerInstance: ctx.log as FastifyBaseLogger,
+    loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimit,
     disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },

@@ -32,8 +32,8 @@ export const ConfigSchema = Type.Object({
   /** accepted clock skew of signed vehicle requests, ms */
   requestSkewMs: Type.Integer({ minimum: 1000 }),
   /** PostgreSQL pool size */
-  /** at least 2: a cross-process lock holds one connection while a transaction uses another */
-  poolSize: Type.Integer({ minimum: 2, maximum: 200 }),
+  /** at least 3: cross-process locks (image repository, log sequencing) hold a connection while a transaction uses another */
+  poolSize: Type.Integer({ minimum: 3, maximum: 200 }),
   /** accountability log origin (checkpoint first line and note key name), e.g. `fleet.example/log`; fixed at first start */
   logOrigin: Type.String({ pattern: '^[^\\s+]{1,255}$' }),
   /** accountability log: how often the background integrator signs a new checkpoint when entries are pending, ms */

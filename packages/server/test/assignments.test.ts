@@ -115,7 +115,8 @@ forEachDialect('assignments', (dialect) => {
     await assign([v.vin], { 'hw-secondary': 'ecu/app-1.bin' });
     const r = await v.reportFailure('ASSIGN-6-s', 'ecu/app-1.bin', 'battery too low to finish');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json(), { failed: 1, directorTargetsVersion: 2 });
+    assert.deepEqual({ ...r.json<Record<string, unknown>>(), receipts: undefined }, { failed: 1, directorTargetsVersion: 2, receipts: undefined });
+    assert.equal(r.json<{ receipts: unknown[] }>().receipts.length, 1, 'the failed update is recorded in the accountability log');
     const [a] = await list(`vin=${v.vin}`);
     assert.equal(a?.status, 'failed');
     assert.equal(a?.failure, 'battery too low to finish');
@@ -126,9 +127,9 @@ forEachDialect('assignments', (dialect) => {
     const v = await vehicle('ASSIGN-7');
     await assign([v.vin], { 'hw-secondary': 'ecu/app-2.bin' });
     let r = await v.checkIn();
-    assert.deepEqual(r.json(), { directorTargetsVersion: 1, pending: 1 });
+    assert.deepEqual(r.json(), { directorTargetsVersion: 1, pending: 1, receipts: [] });
     r = await v.checkIn({ reports: { 'ASSIGN-7-s': { installed: installedImage('ecu/app-2.bin', app2) } } });
-    assert.deepEqual(r.json(), { directorTargetsVersion: 2, pending: 0 });
+    assert.deepEqual({ ...r.json<Record<string, unknown>>(), receipts: undefined }, { directorTargetsVersion: 2, pending: 0, receipts: undefined });
     const [a] = await list(`vin=${v.vin}`);
     assert.equal(a?.status, 'installed');
     assert.notEqual(a?.completedAt, null);

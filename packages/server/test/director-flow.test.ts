@@ -14,6 +14,8 @@ import { inProcessVehicle, installedImage } from './support/vehicle.js';
 import type { SimulatedVehicle } from './support/vehicle.js';
 import { directorSigners, regenerate } from '../src/services/director.js';
 import { withVehicleLock } from '../src/services/vehicle-lock.js';
+import { createHash } from 'node:crypto';
+import { parseReceipt, parseVerifierKey, verifyReceipt } from '@reflash/log';
 
 forEachDialect('whole update flow', (dialect) => {
   let h: Harness;
@@ -48,7 +50,7 @@ forEachDialect('whole update flow', (dialect) => {
 
     let r = await v.checkIn();
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json(), { directorTargetsVersion: 1, pending: 1 });
+    assert.deepEqual(r.json(), { directorTargetsVersion: 1, pending: 1, receipts: [] });
 
     // Uptane full verification: Director targets, Image repository, and the match between them.
     const verified = await v.fullVerification();
@@ -74,7 +76,26 @@ forEachDialect('whole update flow', (dialect) => {
     // The ECU installs it and reports it: the assignment is complete, the Director drops it.
     h.clock.now += 60_000;
     r = await v.checkIn({ reports: { 'FLOW-1-s': { installed: installedImage('ecu/app-3.bin', bytes) } } });
-    assert.deepEqual(r.json(), { directorTargetsVersion: 2, pending: 0 });
+    const done = r.json<{ directorTargetsVersion: number; pending: number; receipts: Array<{ ecuSerial: string; index: number; receipt: string }> }>();
+    assert.equal(done.directorTargetsVersion, 2);
+    assert.equal(done.pending, 0);
+    // TCG audit and accountability: the update result is in the log; the receipt verifies offline
+    // with only the log's public key, and its entry carries the ECU's own signed report.
+    assert.equal(done.receipts.length, 1);
+    const rc = done.receipts[0]!;
+    assert.equal(rc.ecuSerial, 'FLOW-1-s');
+    const parsed = parseReceipt(rc.receipt);
+    assert.ok(parsed.extra !== undefined, 'the receipt carries its entry');
+    const entry = parsed.extra;
+    const inLog = verifyReceipt(rc.receipt, entry, { origin: h.ctx.audit.origin, verifiers: [parseVerifierKey(h.ctx.audit.verifierKey)] });
+    assert.equal(inLog.index, rc.index);
+    const logged = JSON.parse(Buffer.from(entry).toString('utf8')) as { type: string; status: string; ecuSerial: string; vinHash: string; attestation: { signed: { ecu_serial: string } }; to: { sha256: string } };
+    assert.equal(logged.type, 'vehicle-update-result');
+    assert.equal(logged.status, 'installed');
+    assert.equal(logged.attestation.signed.ecu_serial, 'FLOW-1-s');
+    assert.equal(logged.to.sha256, createHash('sha256').update(bytes).digest('hex'));
+    assert.ok(!JSON.stringify(logged).includes('FLOW-1"'), 'the VIN itself is not in the public entry');
+    assert.equal(logged.vinHash, h.ctx.audit.vinHash('FLOW-1'));
     const list = (await h.app.inject({ url: '/api/v1/assignments?vin=FLOW-1', headers: h.auth('auditor') })).json<{ assignments: Array<{ status: string; completedAt: string }> }>();
     assert.deepEqual(list.assignments.map((a) => [a.status, a.completedAt]), [['installed', new Date(h.clock.now).toISOString()]]);
     const after = await v.fullVerification();

@@ -156,6 +156,16 @@ forEachDialect('accountability log', (dialect) => {
     assert.equal((await h.app.inject({ url: '/api/v1/log/receipts/999999' })).statusCode, 404);
   });
 
+  it('a receipt asked for while an older integration runs waits for its own entry', async () => {
+    tree.append((await h.ctx.audit.append(sampleEvent(1))).entry);
+    const running = h.ctx.audit.integrate();
+    const { index, entry } = await h.ctx.audit.append(sampleEvent(2));
+    tree.append(entry);
+    const receipt = await h.ctx.audit.receipt(index);
+    await running;
+    assert.equal(verifyReceipt(receipt, entry, { origin, verifiers: [parseVerifierKey(verifierKey)] }).index, index);
+  });
+
   it('stores a witness cosignature after checking it, and serves the checkpoint with it', async () => {
     const w = generateCosigner('witness.example/w1');
     const cosigner = parseCosignerKey(w.signerKey);

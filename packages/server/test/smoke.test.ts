@@ -18,7 +18,7 @@ forEachDialect('server foundation', (dialect) => {
   it('serves an OpenAPI 3.1 document', async () => {
     const r = await h.app.inject({ url: '/openapi.json' });
     assert.equal(r.statusCode, 200);
-    assert.equal((r.json() as { openapi: string }).openapi, '3.1.0');
+    assert.equal(r.json<{ openapi: string }>().openapi, '3.1.0');
   });
 
   it('exposes Prometheus metrics', async () => {
@@ -30,6 +30,6 @@ forEachDialect('server foundation', (dialect) => {
   it('unknown routes get a coded 404', async () => {
     const r = await h.app.inject({ url: '/nope' });
     assert.equal(r.statusCode, 404);
-    assert.equal((r.json() as { error: { code: string } }).error.code, 'NOT_FOUND');
+    assert.equal(r.json<{ error: { code: string } }>().error.code, 'NOT_FOUND');
   });
 });

@@ -39,6 +39,11 @@ export interface VehicleConfig {
    * The server's default `directorExpiryMs` is one day.
    */
   readonly directorTimestampLifetimeMs: number;
+  /**
+   * UN R156 §7.2: the battery state of charge (%) below which the vehicle never executes an
+   * update, whatever the campaign says (a campaign may only ask for more).
+   */
+  readonly minBatteryFloorPercent: number;
   /** Chunk size when an image is streamed from the Primary's disk to an ECU bank. */
   readonly transferChunkBytes: number;
 }
@@ -53,6 +58,7 @@ export const DEFAULT_VEHICLE_CONFIG: VehicleConfig = {
   networkRetry: { baseMs: 2 * SECOND, factor: 2, capMs: 60 * SECOND, maxAttempts: 5 },
   downloadRetry: { baseMs: 2 * SECOND, factor: 2, capMs: 60 * SECOND, maxAttempts: 8 },
   directorTimestampLifetimeMs: 86_400_000,
+  minBatteryFloorPercent: 20,
   transferChunkBytes: 16 * 1024,
 };
 

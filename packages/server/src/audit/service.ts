@@ -155,15 +155,15 @@ export class AuditLog {
 
   /** The latest signed checkpoint, once it contains leaf `index` (integrating first if needed). */
   async #latestContaining(index: number): Promise<StoredCheckpoint> {
-    const cp = await this.checkpoint();
-    if (index < cp.size) return cp;
-    if (index >= await this.storage.appendedSize()) throw new ApiError('LOG_ENTRY_NOT_FOUND', `no log entry ${index}`);
-    const r = await this.integrate();
-    if (r.alert !== undefined) throw new ApiError('LOG_HALTED', `the log refuses to sign after an integrity alert (${r.alert.code})`);
-    const after = await this.checkpoint();
-    // Another process may hold the lock with a long batch; its checkpoint follows shortly.
-    if (index >= after.size) throw new ApiError('LOG_HALTED', `entry ${index} is not integrated yet`);
-    return after;
+    // A second attempt covers joining a run that started before this entry was committed.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const cp = await this.checkpoint();
+      if (index < cp.size) return cp;
+      if (attempt === 0 && index >= await this.storage.appendedSize()) throw new ApiError('LOG_ENTRY_NOT_FOUND', `no log entry ${index}`);
+      const r = await this.integrate();
+      if (r.alert !== undefined) throw new ApiError('LOG_HALTED', `the log refuses to sign after an integrity alert (${r.alert.code})`);
+    }
+    throw new ApiError('LOG_HALTED', `entry ${index} is not integrated yet`);
   }
 
   /**

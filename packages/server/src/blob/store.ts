@@ -48,7 +48,7 @@ export class FsBlobStore implements BlobStore {
     try {
       await new Promise<void>((resolveP, rejectP) => {
         let failed = false;
-        const fail = (err: unknown): void => {
+        const fail = (err: Error): void => {
           if (failed) return;
           failed = true;
           body.unpipe(out);

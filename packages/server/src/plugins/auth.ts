@@ -11,7 +11,8 @@
  * A route without `config.auth` makes the server refuse to start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Key, contentDigest, parseSignatureHeaders, verifyRequestSignature, RequestSignatureError } from '@reflash/metadata';
+import type { RequestSignatureError } from '@reflash/metadata';
+import { Key, contentDigest, parseSignatureHeaders, verifyRequestSignature } from '@reflash/metadata';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';

@@ -18,6 +18,12 @@ import { ID_PATTERN } from '../services/inventory.js';
 /** Largest vehicle manifest accepted (a manifest with hundreds of ECU reports is far smaller). */
 export const MANIFEST_BODY_LIMIT = 1024 * 1024;
 
+const ReceiptSchema = Type.Object({
+  ecuSerial: Type.String(),
+  index: Type.Integer({ minimum: 0 }),
+  receipt: Type.String({ description: 'c2sp.org/tlog-proof@v1 text' }),
+});
+
 export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext }): Promise<void> {
   const { ctx } = opts;
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -35,6 +41,7 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
         200: Type.Object({
           directorTargetsVersion: Type.Integer({ description: 'the vehicle\'s current Director targets version' }),
           pending: Type.Integer({ description: 'pending assignments left' }),
+          receipts: Type.Array(ReceiptSchema, { description: 'accountability-log receipts (C2SP tlog-proof) of the update results this check-in recorded; the Primary keeps them' }),
         }),
       },
     },
@@ -68,6 +75,7 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
         200: Type.Object({
           failed: Type.Integer({ description: 'assignments marked failed (0 if none was pending)' }),
           directorTargetsVersion: Type.Integer(),
+          receipts: Type.Array(ReceiptSchema),
         }),
       },
     },

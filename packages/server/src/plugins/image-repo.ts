@@ -141,9 +141,9 @@ export function imageRepoPlugin(fastify: FastifyInstance, opts: { ctx: ServerCon
     return reply.status(201).send({ keyId: signer.keyId, role: req.body.role, status: 'pending', key: signer.key.toJSON() as Static<typeof KeyJSON>, createdAt: new Date(now).toISOString() });
   });
 
-  const putRoot = async (raw: Buffer | undefined): Promise<Static<typeof AcceptedSchema>> => {
+  const putRoot = async (raw: Buffer | undefined, by: string): Promise<Static<typeof AcceptedSchema>> => {
     if (raw === undefined || raw.length === 0) throw new ApiError('BAD_METADATA', 'the request body is empty');
-    return acceptedView(await acceptRoot(ctx, raw));
+    return acceptedView(await acceptRoot(ctx, raw, by));
   };
 
   app.put('/api/v1/image-repo/root', {
@@ -156,7 +156,7 @@ export function imageRepoPlugin(fastify: FastifyInstance, opts: { ctx: ServerCon
       body: SignedMetadataSchema,
       response: { 200: AcceptedSchema, ...errors(400, 401, 403, 409, 422) },
     },
-  }, async (req) => putRoot(req.rawBody));
+  }, async (req) => putRoot(req.rawBody, `token:${req.operator?.tokenId ?? 'unknown'}`));
 
   app.get('/api/v1/image-repo/metadata/:role', {
     config: { auth: ['release-manager', 'auditor'] },
@@ -185,10 +185,10 @@ export function imageRepoPlugin(fastify: FastifyInstance, opts: { ctx: ServerCon
       response: { 200: AcceptedSchema, ...errors(400, 401, 403, 409, 422) },
     },
   }, async (req) => {
-    if (req.params.role === 'root') return putRoot(req.rawBody);
+    if (req.params.role === 'root') return putRoot(req.rawBody, `token:${req.operator?.tokenId ?? 'unknown'}`);
     const raw = req.rawBody;
     if (raw === undefined || raw.length === 0) throw new ApiError('BAD_METADATA', 'the request body is empty');
-    return acceptedView(await acceptTargets(ctx, req.params.role, raw));
+    return acceptedView(await acceptTargets(ctx, req.params.role, raw, `token:${req.operator?.tokenId ?? 'unknown'}`));
   });
   return Promise.resolve();
 }

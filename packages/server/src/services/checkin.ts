@@ -15,11 +15,35 @@ import { ApiError } from '../errors.js';
 import type { AssignmentRow } from './assignments.js';
 import { directorSigners, regenerate } from './director.js';
 import { withVehicleLock } from './vehicle-lock.js';
+import { auditEvents } from '../audit/events.js';
+import type { VehicleUpdateResultEvent } from '../audit/events.js';
+
+export interface Receipt {
+  readonly ecuSerial: string;
+  /** index of the vehicle-update-result entry in the accountability log */
+  readonly index: number;
+  /** C2SP tlog-proof text (entry, inclusion proof, signed checkpoint): verifiable offline */
+  readonly receipt: string;
+}
 
 export interface CheckInResult {
   readonly directorTargetsVersion: number;
   /** pending assignments left */
   readonly pending: number;
+  /** one per update result this check-in recorded in the accountability log */
+  readonly receipts: Receipt[];
+}
+
+type UpdateResult = Omit<VehicleUpdateResultEvent, 'type'>;
+
+/** Append update results to the accountability log (after the check-in committed) and fetch receipts. */
+async function logResults(ctx: ServerContext, results: readonly UpdateResult[]): Promise<Receipt[]> {
+  const receipts: Receipt[] = [];
+  for (const r of results) {
+    const { index } = await ctx.audit.append(auditEvents.vehicleUpdateResult(r));
+    receipts.push({ ecuSerial: r.ecuSerial, index, receipt: await ctx.audit.receipt(index) });
+  }
+  return receipts;
 }
 
 /**
@@ -49,8 +73,10 @@ function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
 export async function checkIn(ctx: ServerContext, manifest: VehicleManifest): Promise<CheckInResult> {
   const vin = manifest.signed.vin;
   const signers = await directorSigners(ctx);
+  const results: UpdateResult[] = [];
   try {
-    return await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
+    const outcome = await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
+      results.length = 0;
       const ecus = await trx.selectFrom('ecus').selectAll().where('vin', '=', vin).execute();
       const bySerial = new Map(ecus.map((e) => [e.serial, e]));
       const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
@@ -67,6 +93,18 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest): Pr
         await trx.updateTable('ecus').set(changed
           ? { last_counter: r.reportCounter, installed_filename: img.filepath, installed_length: img.length, installed_sha256: sha256, installed_at: now }
           : { last_counter: r.reportCounter }).where('serial', '=', serial).execute();
+        if (changed && ecu.installed_sha256 !== null) {
+          // An update happened (not the first report of the factory image): record it.
+          results.push({
+            vin, ecuSerial: serial, hardwareId: ecu.hardware_id,
+            from: { ...(ecu.installed_filename === null ? {} : { filename: ecu.installed_filename }), ...(ecu.installed_length === null ? {} : { length: ecu.installed_length }), sha256: ecu.installed_sha256 },
+            to: { filename: img.filepath, length: img.length, sha256, ...(img.hashes['sha512'] === undefined ? {} : { sha512: img.hashes['sha512'].toLowerCase() }) },
+            status: 'installed',
+            // TCG audit and accountability: the ECU's own signed version report (with its attestation).
+            attestation: manifest.signed.ecuVersionReports.get(serial)!.toJSON(),
+            time: now,
+          });
+        }
         if (changed) {
           await trx.insertInto('ecu_history').values({ vin, serial, filename: img.filepath, length: img.length, sha256, report_counter: r.reportCounter, reported_at: now }).execute();
         }
@@ -82,11 +120,16 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest): Pr
       }).map((a) => a.id);
       if (done.length > 0) {
         await trx.updateTable('assignments').set({ status: 'installed', completed_at: now }).where('id', 'in', done).execute();
+        for (const a of pending) {
+          const r = results.find((x) => x.ecuSerial === a.ecu_serial);
+          if (done.includes(a.id) && r !== undefined) results[results.indexOf(r)] = { ...r, assignmentId: a.id };
+        }
       }
       const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: pending.filter((a) => !done.includes(a.id)) });
       ctx.metrics.checkins.inc();
       return { directorTargetsVersion: targetsVersion, pending: pending.length - done.length };
     });
+    return { ...outcome, receipts: await logResults(ctx, results) };
   } catch (err) {
     if (err instanceof ManifestError) {
       ctx.metrics.verificationFailures.inc({ code: err.code });
@@ -100,18 +143,35 @@ export interface FailureResult {
   /** assignments marked failed (0 when none was pending for that ECU and file) */
   readonly failed: number;
   readonly directorTargetsVersion: number;
+  readonly receipts: Receipt[];
 }
 
 /** An installation failure reported by the vehicle: that ECU's pending assignment of `filename` fails. */
 export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; reason: string }): Promise<FailureResult> {
   const signers = await directorSigners(ctx);
-  return withVehicleLock(ctx.db, vin, async (trx) => {
-    const ecu = await trx.selectFrom('ecus').select('serial').where('serial', '=', ev.ecuSerial).where('vin', '=', vin).executeTakeFirst();
+  const failed: UpdateResult[] = [];
+  const outcome = await withVehicleLock(ctx.db, vin, async (trx) => {
+    failed.length = 0;
+    const ecu = await trx.selectFrom('ecus').select(['serial', 'hardware_id', 'installed_filename', 'installed_length', 'installed_sha256']).where('serial', '=', ev.ecuSerial).where('vin', '=', vin).executeTakeFirst();
     if (ecu === undefined) throw new ApiError('NOT_FOUND', `ECU ${ev.ecuSerial} is not part of vehicle ${vin}`);
-    const res = await trx.updateTable('assignments').set({ status: 'failed', failure: ev.reason, completed_at: ctx.now() })
+    const assignment = await trx.selectFrom('assignments').select(['id', 'length', 'sha256', 'sha512'])
       .where('vin', '=', vin).where('ecu_serial', '=', ev.ecuSerial).where('filename', '=', ev.filename).where('status', '=', 'pending')
       .executeTakeFirst();
+    if (assignment !== undefined) {
+      await trx.updateTable('assignments').set({ status: 'failed', failure: ev.reason, completed_at: ctx.now() }).where('id', '=', assignment.id).execute();
+      failed.push({
+        vin, ecuSerial: ev.ecuSerial, hardwareId: ecu.hardware_id,
+        from: ecu.installed_sha256 === null ? null : { ...(ecu.installed_filename === null ? {} : { filename: ecu.installed_filename }), sha256: ecu.installed_sha256 },
+        to: { filename: ev.filename, length: assignment.length, sha256: assignment.sha256, sha512: assignment.sha512 },
+        status: 'failed', reason: ev.reason,
+        // A failure event carries no ECU attestation: the vehicle's signed request is the evidence.
+        attestation: null,
+        assignmentId: assignment.id,
+        time: ctx.now(),
+      });
+    }
     const { targetsVersion } = await regenerate(trx, ctx, signers, vin);
-    return { failed: Number(res.numUpdatedRows), directorTargetsVersion: targetsVersion };
+    return { failed: assignment === undefined ? 0 : 1, directorTargetsVersion: targetsVersion };
   });
+  return { ...outcome, receipts: await logResults(ctx, failed) };
 }

@@ -6,7 +6,7 @@
  * timestamp in the same transaction. Every write runs under one cross-process lock.
  */
 import { Metadata, ReflashError, RepositoryError, checkThreshold, readUptaneCustom } from '@reflash/metadata';
-import type { Root, Targets, VerificationResult } from '@reflash/metadata';
+import type { Root, TargetFile, Targets, VerificationResult } from '@reflash/metadata';
 import { DEFAULT_LIMITS, verifyRootUpdate } from '@reflash/verify';
 import type { ServerContext } from '../context.js';
 import { withLock } from '../db/lock.js';
@@ -16,6 +16,7 @@ import { NON_TARGETS_ROLES, insertMetadata, latestMetadata, latestVersion } from
 import { checkRootOnlineKeys, serverKeys } from './image-repo-keys.js';
 import { IMAGE_REPO_LOCK, metaFileOf, onlineSigners, publishSnapshotAndTimestamp } from './image-repo-sign.js';
 import { missingImages } from './image-store.js';
+import { auditEvents } from '../audit/events.js';
 
 export interface Accepted {
   readonly role: string;
@@ -59,7 +60,7 @@ function notExpired(ctx: ServerContext, md: Metadata, what: string): void {
 }
 
 /** PUT /api/v1/image-repo/root: root v1 (self-signed) or N+1 (TUF 5.3.4-5.3.5). */
-export async function acceptRoot(ctx: ServerContext, bytes: Uint8Array): Promise<AcceptedRoot> {
+export async function acceptRoot(ctx: ServerContext, bytes: Uint8Array, by = 'system'): Promise<AcceptedRoot> {
   const parsed = parseUpload(bytes);
   if (parsed.signed.type !== 'root') throw new ApiError('BAD_METADATA', `expected root metadata, got ${parsed.signed.type}`);
   const md = parsed as Metadata<Root>;
@@ -110,6 +111,16 @@ export async function acceptRoot(ctx: ServerContext, bytes: Uint8Array): Promise
     });
     ctx.keys.invalidate();
     ctx.log.info({ version: root.version, activated: activate, retired: retire }, 'image repository root accepted');
+    // Accountability log: one entry per role whose keys (or threshold) changed.
+    const before = current === undefined ? undefined : Metadata.fromBytes(current.bytes, 'root').signed;
+    for (const name of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
+      const now = root.role(name);
+      const old = before?.role(name);
+      const added = now.keyids.filter((k) => !(old?.keyids.includes(k) ?? false));
+      const removed = (old?.keyids ?? []).filter((k) => !now.keyids.includes(k));
+      if (added.length === 0 && removed.length === 0 && old?.threshold === now.threshold) continue;
+      await ctx.audit.append(auditEvents.keyRotation({ repo: 'image', role: name, rootVersion: root.version, added, removed, threshold: now.threshold, by }));
+    }
     return { role: 'root', version: root.version, ...published, activatedKeys: activate, retiredKeys: retire };
   });
 }
@@ -124,7 +135,7 @@ export function isTargetsRoleName(role: string): boolean {
  * current + 1, threshold of the root (or of every role delegating to it), unexpired, only
  * delegated paths, every listed image uploaded with the same length and hashes.
  */
-export async function acceptTargets(ctx: ServerContext, role: string, bytes: Uint8Array): Promise<Accepted> {
+export async function acceptTargets(ctx: ServerContext, role: string, bytes: Uint8Array, by = 'system'): Promise<Accepted> {
   if (!isTargetsRoleName(role)) throw rejected(`${role} is not a targets role: snapshot and timestamp are signed by the server, root has its own route`);
   const parsed = parseUpload(bytes);
   if (parsed.signed.type !== 'targets') throw new ApiError('BAD_METADATA', `expected targets metadata for role ${role}, got ${parsed.signed.type}`);
@@ -143,15 +154,18 @@ export async function acceptTargets(ctx: ServerContext, role: string, bytes: Uin
     const current = await currentTargets(ctx.db);
     // TUF 5.6.3 / Uptane 5.4.4.6 step 3: a threshold of the delegator's keys.
     let delegators: ReturnType<typeof current.delegators> = [];
+    const signerKeyIds = new Set<string>();
     if (role === 'targets') {
       const r = checkThreshold('targets', root.keys, root.role('targets'), md);
       if (!r.verified) throw unsigned(r, `targets v${t.version} is not signed by a threshold of the root's targets keys`);
+      for (const k of r.signed) signerKeyIds.add(k);
     } else {
       delegators = current.delegators(role);
       if (delegators.length === 0) throw rejected(`no current targets role delegates to ${role}: upload the delegating role first`, { role });
       for (const d of delegators) {
         const r = checkThreshold(role, d.keys, d.role, md);
         if (!r.verified) throw unsigned(r, `${role} v${t.version} is not signed by a threshold of the keys ${d.parent} delegates to it`);
+        for (const k of r.signed) signerKeyIds.add(k);
       }
     }
     // Versions only grow by one: clients refuse rollback (TUF 5.5.5) and the snapshot names it.
@@ -171,11 +185,25 @@ export async function acceptTargets(ctx: ServerContext, role: string, bytes: Uin
     const signers = await onlineSigners(ctx, root);
     const stored = md.toBytes();
     const now = ctx.now();
+    const previousRow = await latestMetadata(ctx.db.kysely, role);
+    const previous = previousRow === undefined ? new Map<string, TargetFile>() : Metadata.fromBytes(previousRow.bytes, 'targets').signed.targets;
     const published = await ctx.db.kysely.transaction().execute(async (trx) => {
       await insertMetadata(trx, role, t.version, stored, t.expiresMs, now);
       return publishSnapshotAndTimestamp(trx, ctx, root, signers, { changed: new Map([[`${role}.json`, metaFileOf(stored, t.version)]]) });
     });
     ctx.log.info({ role, version: t.version, targets: t.targets.size }, 'image repository targets accepted');
+    // Accountability log: every image this version newly lists (or lists with other content).
+    for (const tf of t.targets.values()) {
+      const old = previous.get(tf.path);
+      if (old !== undefined && old.sameFileAs(tf)) continue;
+      const sha256 = tf.hashes['sha256'];
+      if (sha256 === undefined) continue;
+      await ctx.audit.append(auditEvents.imagePublished({
+        filename: tf.path, length: tf.length,
+        hashes: tf.hashes['sha512'] === undefined ? { sha256 } : { sha256, sha512: tf.hashes['sha512'] },
+        hardwareIds: readUptaneCustom(tf).hardwareIds ?? [], role, version: t.version, signerKeyIds: [...signerKeyIds], by,
+      }));
+    }
     return { role, version: t.version, ...published };
   });
 }

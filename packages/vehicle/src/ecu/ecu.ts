@@ -127,9 +127,12 @@ export class Ecu implements EcuLink {
     return this.#record;
   }
 
+  /** The last boot, with the running bank's current status (it becomes 'good' on confirm). */
   get running(): BootResult {
-    if (this.#running === undefined) throw new StateFileError(`ECU ${this.serial} has not booted`);
-    return this.#running;
+    const run = this.#running;
+    if (run === undefined) throw new StateFileError(`ECU ${this.serial} has not booted`);
+    const status = this.#record.banks[run.bank].status;
+    return status === run.status ? run : { ...run, status };
   }
 
   /** Attacks recorded and not yet acknowledged. */

@@ -1,0 +1,39 @@
+/**
+ * distribute: one ECU per step (Uptane 2.1 §5.4.2.3): forward the verified metadata, let the ECU
+ * verify it itself (full or partial) and approve its image, then stream the image into its
+ * inactive bank (the ECU marks it bad first and checks length and hashes while writing;
+ * STANDARDS.md §3 A/B: the running bank is untouched). Nothing is bootable yet.
+ */
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { sameImage } from '../../digest.js';
+import { EcuError, EcuRefusedError } from '../../errors.js';
+import type { MetadataBundle } from '../../link.js';
+import type { Action } from '../context.js';
+import { linkOf, requireBundle, withOutcome } from '../context.js';
+
+async function* fileChunks(path: string, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) yield chunk;
+}
+
+export const distribute: Action = async (ctx, rec) => {
+  const items = requireBundle(rec).items;
+  const item = items[rec.cursor]!;
+  const link = linkOf(ctx, item.ecuSerial);
+  const bundle: MetadataBundle = { director: await ctx.directorStore.exportFiles(), image: await ctx.imageStore.exportFiles() };
+  try {
+    const approved = await link.verifyMetadata(bundle);
+    if (approved === null || !sameImage(approved, item.image)) {
+      return { event: 'refused', record: withOutcome(rec, 'rejected', { code: 'ECU_DISAGREES', reason: `ECU ${item.ecuSerial} does not approve ${item.image.filepath}` }) };
+    }
+    await link.writeInactive(fileChunks(join(ctx.dir, item.file), ctx.config.transferChunkBytes));
+  } catch (err) {
+    if (err instanceof EcuRefusedError) {
+      return { event: 'refused', record: withOutcome({ ...rec, attacks: [...rec.attacks, `${err.code}: ${err.message}`] }, 'rejected', { error: err }) };
+    }
+    if (err instanceof EcuError) return { event: 'failed', record: withOutcome(rec, 'rolled-back', { error: err }) };
+    throw err;
+  }
+  const cursor = rec.cursor + 1;
+  return { event: cursor < items.length ? 'next' : 'done', record: { ...rec, cursor, progress: rec.progress + 1 } };
+};

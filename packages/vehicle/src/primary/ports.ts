@@ -1,0 +1,128 @@
+/**
+ * What the Primary talks to, as interfaces (ports) so that the real implementations (HTTP to
+ * the Reflash server, a VSS data broker, the head unit) and in-memory ones for tests plug in.
+ *
+ * Backend: the update server (docs/SERVER-API.md device API). Contract for implementations:
+ * - `directorFetcher` / `imageFetcher` are @reflash/verify Fetchers for the metadata under
+ *   `directorBaseUrl` / `imageBaseUrl` (both end in "/"): a missing file is FetchError(404),
+ *   more than `maxLength` bytes is DownloadLengthError, other failures FetchError(status or 0).
+ * - `downloadImage` only moves bytes: it opens the image (Range `bytes=<resumeFrom>-`) and
+ *   returns the body as a stream without buffering it; the Primary bounds, hashes and stores it
+ *   (primary/download.ts), so no Backend can skip those checks. It must say where the body
+ *   starts (`start`: resumeFrom if the server honoured the range, 0 if it sent everything), and
+ *   stop reading (drop the connection) when the consumer stops iterating.
+ * - Network failures are DownloadError (FetchError) so that the Primary retries them.
+ */
+import type { VehicleManifest } from '@reflash/metadata';
+import type { Fetcher } from '@reflash/verify';
+import type { ImageInfo } from '../digest.js';
+
+export type { EcuLink, MetadataBundle, BootResult, EcuStatus, VerificationMode } from '../link.js';
+
+export interface ManifestAnswer {
+  /** the vehicle's Director targets version on the server, when it says */
+  readonly directorTargetsVersion?: number;
+  /** a nonce for the next ECU version reports (Uptane 2.1 §5.4.2.1.2), when the server issues one */
+  readonly nonce?: string;
+}
+
+export interface ImageRequest {
+  /** first byte wanted (HTTP Range `bytes=<resumeFrom>-`); 0 for the whole image */
+  readonly resumeFrom: number;
+}
+
+export interface ImageResponse {
+  /** offset in the image of the first body byte: `resumeFrom` (206) or 0 (200, whole image) */
+  readonly start: number;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/** How a cycle ended (UpdateReport.outcome). */
+export type Outcome =
+  | 'success' // every ECU of the bundle runs its new image, confirmed
+  | 'no-update' // nothing to install
+  | 'rolled-back' // the bundle failed or was interrupted: every ECU is back on its old image
+  | 'declined' // the driver declined (UN R156 §7.2 user approval)
+  | 'rejected' // metadata or an image was refused (an attack or a broken repository)
+  | 'offline' // the server could not be reached
+  | 'preconditions-timeout' // the vehicle never became safe to update (R156 §7.2)
+  | 'blocked' // the same bundle failed too often; not tried again until the Director changes it
+  | 'stuck'; // loop detected or a rollback failed: safe state, needs attention
+
+export interface EcuResult {
+  readonly ecuSerial: string;
+  readonly filepath: string;
+  readonly status: 'installed' | 'rolled-back' | 'not-installed';
+}
+
+/** The result of one update cycle, reported to the server (STANDARDS.md §1 step 8). */
+export interface UpdateReport {
+  readonly vin: string;
+  readonly primaryEcuSerial: string;
+  /** unique per cycle: a report re-sent after a crash carries the same id */
+  readonly cycleId: string;
+  /** the cycle's reference time (ISO 8601) */
+  readonly time: string;
+  readonly outcome: Outcome;
+  /** stable code of what went wrong (e.g. EXPIRED, TARGET_NOT_IN_IMAGE_REPO, ECU_NOT_RUNNING_PENDING) */
+  readonly code?: string;
+  readonly reason?: string;
+  readonly directorTargetsVersion?: number;
+  readonly campaignId?: string;
+  readonly consent?: 'accepted' | 'declined' | 'forced';
+  readonly ecus: readonly EcuResult[];
+  /** what was refused in this cycle (also in the next manifest's attacks_detected) */
+  readonly attacks: readonly string[];
+}
+
+export interface Backend {
+  /** Director metadata base URL for this vehicle, ending in "/" */
+  readonly directorBaseUrl: string;
+  /** Image repository metadata base URL, ending in "/" */
+  readonly imageBaseUrl: string;
+  readonly directorFetcher: Fetcher;
+  readonly imageFetcher: Fetcher;
+  /** Check-in: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1; PUT /device/v1/manifest). */
+  sendManifest(manifest: VehicleManifest): Promise<ManifestAnswer>;
+  /** Open an image for download from `request.resumeFrom` (GET /repo/image/targets/<hash>.<name>, Range). */
+  downloadImage(image: ImageInfo, request: ImageRequest): Promise<ImageResponse>;
+  /** The result of a cycle (POST /device/v1/events for failures; success also shows in the next manifest). */
+  report(report: UpdateReport): Promise<void>;
+}
+
+/** COVESA Vehicle Signal Specification paths the Primary reads (UN R156 §7.2 preconditions). */
+export const VSS = {
+  /** km/h; must be 0 */
+  speed: 'Vehicle.Speed',
+  /** VSS: 0 neutral, 1.. forward, -1.. reverse, 126 park, 127 drive */
+  selectedGear: 'Vehicle.Powertrain.Transmission.SelectedGear',
+  /** % (electric vehicles) */
+  tractionBatterySoc: 'Vehicle.Powertrain.TractionBattery.StateOfCharge.Current',
+  /** % (12 V battery; used when there is no traction battery) */
+  lowVoltageBatterySoc: 'Vehicle.LowVoltageBattery.StateOfCharge',
+} as const;
+
+export type VssPath = (typeof VSS)[keyof typeof VSS];
+export type VssValue = number | string | boolean;
+
+export interface VehicleSignals {
+  /** The current value of a signal, or undefined when it is not available. */
+  get(path: VssPath): Promise<VssValue | undefined>;
+}
+
+/** UN R156 §7.2: what the user is told before approving. */
+export interface ConsentRequest {
+  readonly purpose: string;
+  readonly expectedDurationSeconds: number;
+  readonly unavailableFunctions: readonly string[];
+}
+
+export type HmiNotice =
+  | { readonly kind: 'forced-update'; readonly request: ConsentRequest }
+  | { readonly kind: 'result'; readonly outcome: Outcome; readonly reason?: string };
+
+export interface Hmi {
+  requestConsent(request: ConsentRequest): Promise<'accepted' | 'declined'>;
+  /** Inform the user (R156 §7.2: before a forced update, after every update). Optional. */
+  notify?(notice: HmiNotice): Promise<void>;
+}
