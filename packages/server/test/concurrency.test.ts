@@ -177,6 +177,6 @@ describe('two server processes on one PostgreSQL database', async () => {
     assert.equal((await t[0]({ method: 'PUT', url: '/device/v1/manifest', headers, body: m })).status, 200);
     const replay = await t[1]({ method: 'PUT', url: '/device/v1/manifest', headers, body: m });
     assert.equal(replay.status, 401);
-    assert.equal(replay.json<{ error: { code: string } }>().error.code, 'REPLAYED_REQUEST');
+    assert.equal(replay.json<{ error: { code: string } }>().error.code, "REPLAYED_REQUEST", JSON.stringify(replay.json()));
   });
 });

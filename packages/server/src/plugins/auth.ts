@@ -14,6 +14,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { RequestSignatureError } from '@reflash/metadata';
 import { Key, contentDigest, parseSignatureHeaders, verifyRequestSignature } from '@reflash/metadata';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
@@ -30,6 +32,12 @@ export interface Operator {
 export interface AuthenticatedVehicle {
   readonly vin: string;
   readonly keyId: string;
+  /**
+   * For state-changing requests: the nonce to record, in the same database transaction as the
+   * request's effect (`recordVehicleNonce`), so a replay is refused across server processes
+   * without a second commit. Recorded after the handler if the route did not.
+   */
+  nonce?: { readonly nonce: string; readonly expiresAt: number; recorded: boolean };
 }
 
 declare module 'fastify' {
@@ -140,20 +148,14 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
       throw new ApiError('BAD_REQUEST_SIGNATURE');
     }
     const expiresAt = params.created * 1000 + ctx.config.requestSkewMs;
-    const fresh = req.method === 'GET' || req.method === 'HEAD'
-      ? reads.add(`${params.keyid}:${params.nonce}`, expiresAt, now)
-      : await recordNonce(params.keyid, params.nonce, expiresAt);
-    if (!fresh) {
+    // Every nonce is remembered in memory (this process); state-changing requests also record it
+    // in the database, in their own transaction (see recordVehicleNonce).
+    if (!reads.add(`${params.keyid}:${params.nonce}`, expiresAt, now)) {
       ctx.metrics.verificationFailures.inc({ code: 'REPLAYED_REQUEST' });
       throw new ApiError('REPLAYED_REQUEST');
     }
-    return { vin: entry.vin, keyId: params.keyid };
-  }
-
-  async function recordNonce(keyId: string, nonce: string, expiresAt: number): Promise<boolean> {
-    const res = await ctx.db.kysely.insertInto('request_nonces').values({ key_id: keyId, nonce, expires_at: expiresAt })
-      .onConflict((oc) => oc.columns(['key_id', 'nonce']).doNothing()).executeTakeFirst();
-    return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    return { vin: entry.vin, keyId: params.keyid, ...(readOnly ? {} : { nonce: { nonce: params.nonce, expiresAt, recorded: false } }) };
   }
 
   // Vehicle signatures cover the body, so they are checked once it has been read (preHandler);
@@ -178,6 +180,29 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
       req.vehicle = await vehicle(req);
     }
   });
+
+  // A state-changing vehicle route that did not record its nonce in its transaction: record it now.
+  // (A refused request changed nothing: its nonce stays only in this process's memory.)
+  app.addHook('preSerialization', async (req, reply, payload) => {
+    const n = req.vehicle?.nonce;
+    if (n !== undefined && !n.recorded && reply.statusCode < 400) await recordVehicleNonce(ctx.db.kysely, req);
+    return payload;
+  });
+}
+
+/**
+ * Record the request's nonce (state-changing vehicle requests) with `q`, normally the
+ * transaction that applies the request: a nonce already recorded (by any server process) is a
+ * replay, and the whole transaction fails with REPLAYED_REQUEST.
+ */
+export async function recordVehicleNonce(q: Kysely<Database> | Transaction<Database>, req: FastifyRequest): Promise<void> {
+  const v = req.vehicle;
+  const n = v?.nonce;
+  if (v === undefined || n === undefined || n.recorded) return;
+  const res = await q.insertInto('request_nonces').values({ key_id: v.keyId, nonce: n.nonce, expires_at: n.expiresAt })
+    .onConflict((oc) => oc.columns(['key_id', 'nonce']).doNothing()).executeTakeFirst();
+  if (Number(res.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new ApiError('REPLAYED_REQUEST');
+  n.recorded = true;
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {

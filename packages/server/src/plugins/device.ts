@@ -13,6 +13,7 @@ import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { checkIn, reportFailure } from '../services/checkin.js';
+import { recordVehicleNonce } from './auth.js';
 import { ID_PATTERN } from '../services/inventory.js';
 
 /** Largest vehicle manifest accepted (a manifest with hundreds of ECU reports is far smaller). */
@@ -55,7 +56,8 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
       throw err;
     }
     if (manifest.signed.vin !== req.vehicle?.vin) throw new ApiError('FORBIDDEN', 'a vehicle may only report for itself');
-    return checkIn(ctx, manifest);
+    // The request's nonce is recorded in the check-in's own transaction (one commit).
+    return checkIn(ctx, manifest, (trx) => recordVehicleNonce(trx, req));
   });
 
   r.post('/device/v1/events', {
@@ -82,7 +84,7 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
   }, async (req) => {
     const vin = req.vehicle?.vin;
     if (vin === undefined) throw new ApiError('UNAUTHENTICATED');
-    return reportFailure(ctx, vin, req.body);
+    return reportFailure(ctx, vin, req.body, (trx) => recordVehicleNonce(trx, req));
   });
   return Promise.resolve();
 }

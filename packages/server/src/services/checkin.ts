@@ -16,6 +16,8 @@ import type { AssignmentRow } from './assignments.js';
 import { directorSigners, regenerate } from './director.js';
 import { withVehicleLock } from './vehicle-lock.js';
 import { auditEvents } from '../audit/events.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
 import type { VehicleUpdateResultEvent } from '../audit/events.js';
 
 export interface Receipt {
@@ -70,13 +72,14 @@ function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
   return s256 !== undefined ? s256 === a.sha256 : s512 === a.sha512;
 }
 
-export async function checkIn(ctx: ServerContext, manifest: VehicleManifest): Promise<CheckInResult> {
+export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<CheckInResult> {
   const vin = manifest.signed.vin;
   const signers = await directorSigners(ctx);
   const results: UpdateResult[] = [];
   try {
     const outcome = await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
       results.length = 0;
+      await inTransaction?.(trx);
       const ecus = await trx.selectFrom('ecus').selectAll().where('vin', '=', vin).execute();
       const bySerial = new Map(ecus.map((e) => [e.serial, e]));
       const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
@@ -147,11 +150,12 @@ export interface FailureResult {
 }
 
 /** An installation failure reported by the vehicle: that ECU's pending assignment of `filename` fails. */
-export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; reason: string }): Promise<FailureResult> {
+export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; reason: string }, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<FailureResult> {
   const signers = await directorSigners(ctx);
   const failed: UpdateResult[] = [];
   const outcome = await withVehicleLock(ctx.db, vin, async (trx) => {
     failed.length = 0;
+    await inTransaction?.(trx);
     const ecu = await trx.selectFrom('ecus').select(['serial', 'hardware_id', 'installed_filename', 'installed_length', 'installed_sha256']).where('serial', '=', ev.ecuSerial).where('vin', '=', vin).executeTakeFirst();
     if (ecu === undefined) throw new ApiError('NOT_FOUND', `ECU ${ev.ecuSerial} is not part of vehicle ${vin}`);
     const assignment = await trx.selectFrom('assignments').select(['id', 'length', 'sha256', 'sha512'])

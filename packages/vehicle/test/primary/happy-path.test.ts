@@ -9,7 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyVehicleManifest } from '@reflash/verify';
 import type { RegisteredVehicle } from '@reflash/verify';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { verifyAttestation } from '../../src/ecu/attestation.js';
+import { readVerifyState } from '../../src/ecu/verify-state.js';
 import { registerFor } from '../../src/ecu/measured-boot.js';
 import { TestVehicle } from '../support/vehicle.js';
 import { PRIMARY_SERIAL, VIN } from '../support/world.js';
@@ -57,9 +60,15 @@ void describe('happy path: one cycle updates all three ECUs', () => {
     assert.deepEqual(rep.attacks, []);
   });
 
-  void it('the partial-verification ECU verified Director targets itself', () => {
-    assert.equal(v.ecu('str-0001').verificationMode, 'partial');
-    assert.ok(v.logs.length > 0);
+  void it('each Secondary verified the forwarded metadata itself: partial (Director only) or full', async () => {
+    const steer = v.ecu('str-0001');
+    assert.equal(steer.verificationMode, 'partial');
+    assert.equal((await readVerifyState(steer.dir)).targetsVersion, v.world.director.targetsOf().signed.version);
+    await assert.rejects(access(join(steer.dir, 'metadata', 'image')), 'a partial verifier never needs the Image repository');
+    const brake = v.ecu('brk-0001');
+    assert.equal(brake.verificationMode, 'full');
+    await access(join(brake.dir, 'metadata', 'image', 'targets.json'));
+    await access(join(brake.dir, 'metadata', 'director', 'timestamp.json'));
   });
 
   void it('manifests verify, their attestations verify, counters strictly increase across cycles', async () => {
