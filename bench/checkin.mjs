@@ -22,7 +22,8 @@
 // Knobs (environment): BENCH_CHECKIN_VEHICLES (200), BENCH_CHECKIN_CONCURRENCY (32),
 // BENCH_CHECKIN_TOTAL (4000), BENCH_CHECKIN_SECONDS (time cap, 60), BENCH_CHECKIN_DB
 // ("sqlite,postgres"), BENCH_CHECKIN_PG (postgres://postgres@127.0.0.1:5432/test: a fresh
-// database reflash_bench_<random> is created beside it and dropped after).
+// database reflash_bench_<random> is created beside it and dropped after),
+// BENCH_CHECKIN_SQLITE_SYNC ("full" default: fsync every commit; "normal": WAL, process-crash durable).
 import { Buffer } from 'node:buffer';
 import { createHash, createPrivateKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -286,7 +287,7 @@ async function runOne(db, opts, log) {
   const dataDir = mkdtempSync(join(tmpdir(), `reflash-bench-${db}-`));
   let server;
   try {
-    const config = loadConfig({ env: {}, flags: { dataDir, host: '127.0.0.1', port: 0, database, logLevel: 'error' } });
+    const config = loadConfig({ env: {}, flags: { dataDir, host: '127.0.0.1', port: 0, database, logLevel: 'error', sqliteSynchronous: process.env.BENCH_CHECKIN_SQLITE_SYNC ?? 'full' } });
     server = await startServer(config, { env: {} });
     log(`   server ${server.url} (${server.ctx.db.dialect}, data ${dataDir}); load generator: a worker thread`);
     const admin = new AdminClient({ baseUrl: server.url, token: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(), timeoutMs: 60_000 });

@@ -31,6 +31,11 @@ export const ConfigSchema = Type.Object({
   snapshotExpiryMs: Type.Integer({ minimum: 60_000 }),
   /** accepted clock skew of signed vehicle requests, ms */
   requestSkewMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * SQLite durability: 'full' (default) fsyncs every commit (survives power loss); 'normal'
+   * (WAL) survives a killed process but may lose the last commits on power loss.
+   */
+  sqliteSynchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')]),
   /** PostgreSQL pool size */
   /** at least 3: cross-process locks (image repository, log sequencing) hold a connection while a transaction uses another */
   poolSize: Type.Integer({ minimum: 3, maximum: 200 }),
@@ -61,6 +66,7 @@ export function defaults(dataDir = './data'): Config {
     snapshotExpiryMs: 7 * DAY,
     requestSkewMs: 300_000,
     poolSize: 10,
+    sqliteSynchronous: 'full',
     logOrigin: 'reflash/log',
     logIntegrateIntervalMs: 500,
   };
@@ -77,6 +83,7 @@ const ENV: Record<string, keyof Config> = {
   REFLASH_DATABASE: 'database',
   REFLASH_BLOB_DIR: 'blobDir',
   REFLASH_LOG_LEVEL: 'logLevel',
+  REFLASH_SQLITE_SYNCHRONOUS: 'sqliteSynchronous',
   REFLASH_TLS_CERT: 'tlsCert',
   REFLASH_TLS_KEY: 'tlsKey',
   REFLASH_LOG_ORIGIN: 'logOrigin',

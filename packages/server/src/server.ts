@@ -39,7 +39,7 @@ export async function createContext(config: Config, opts: StartOptions = {}): Pr
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(config.blobDir, { recursive: true });
   const log = opts.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.signature'] });
-  const db = await openDb({ url: databaseUrl(config), poolSize: config.poolSize, onPoolError: (err) => log.warn({ err }, 'idle database connection lost') });
+  const db = await openDb({ url: databaseUrl(config), poolSize: config.poolSize, sqliteSynchronous: config.sqliteSynchronous, onPoolError: (err) => log.warn({ err }, 'idle database connection lost') });
   const masterKey = loadMasterKey(config.dataDir, opts.env ?? {});
   const keys = new OnlineKeyStore(db, masterKey);
   const now = opts.now ?? Date.now;

@@ -54,6 +54,8 @@ export interface OpenOptions {
   readonly url: string;
   /** PostgreSQL pool size */
   readonly poolSize?: number;
+  /** SQLite: 'full' (default, power-loss durable) or 'normal' (process-crash durable) */
+  readonly sqliteSynchronous?: 'full' | 'normal';
   /** told about errors on idle pooled connections (logged by the server) */
   readonly onPoolError?: (err: Error) => void;
 }
@@ -79,7 +81,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const sqlite = new BetterSqlite3(file);
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma(`synchronous = ${opts.sqliteSynchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });

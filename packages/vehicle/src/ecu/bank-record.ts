@@ -65,11 +65,6 @@ export function checkRecord(r: BankRecord): BankRecord {
   return r;
 }
 
-/** The bank that must stay untouched: the selected one if good, else the fallback. */
-export function goodBank(r: BankRecord): BankId {
-  return r.banks[r.active].status === 'good' ? r.active : r.previous!;
-}
-
 export interface InstallPlan {
   /** the inactive bank, which will be overwritten */
   readonly bank: BankId;

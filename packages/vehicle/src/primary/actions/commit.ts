@@ -4,6 +4,8 @@
  * crash the commit is finished, not undone. The old banks stay good, so if an ECU fell back in
  * the meantime the whole bundle can still be rolled back.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EcuError } from '../../errors.js';
 import type { Action } from '../context.js';
 import { linkOf, requireBundle, withOutcome } from '../context.js';
@@ -21,5 +23,7 @@ export const commit: Action = async (ctx, rec) => {
   const cursor = rec.cursor + 1;
   const next = { ...rec, cursor, progress: rec.progress + 1, releaseCounters };
   if (cursor < items.length) return { event: 'next', record: next };
+  // Committed everywhere: the downloaded images are no longer needed.
+  for (const i of items) await rm(join(ctx.dir, i.file), { force: true });
   return { event: 'done', record: withOutcome({ ...next, bundleAttempts: null }, 'success') };
 };

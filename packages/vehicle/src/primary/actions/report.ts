@@ -35,21 +35,21 @@ export function buildReport(ctx: ActionContext, rec: PrimaryRecord): UpdateRepor
 export const report: Action = async (ctx, rec) => {
   const mine = buildReport(ctx, rec);
   const outbox = [...rec.outbox.filter((r) => r.cycleId !== mine.cycleId), mine].slice(-MAX_OUTBOX);
-  const left: UpdateReport[] = [];
-  for (const r of outbox) {
-    if (left.length > 0) {
-      left.push(r); // keep the order: nothing after an undelivered report
-      continue;
-    }
+  let r: PrimaryRecord = { ...rec, outbox };
+  // In order; what is delivered leaves the persisted outbox before the next one is sent.
+  while (r.outbox.length > 0) {
+    const next = r.outbox[0]!;
     try {
-      await withRetry(ctx.config.networkRetry, ctx.sleep, (e) => e instanceof DownloadError, () => ctx.backend.report(r));
+      await withRetry(ctx.config.networkRetry, ctx.sleep, (e) => e instanceof DownloadError, () => ctx.backend.report(next));
     } catch (err) {
       if (!(err instanceof DownloadError)) throw err;
-      ctx.log(`report ${r.cycleId} not delivered (${err.code}); kept for the next cycle`);
-      left.push(r);
+      ctx.log(`report ${next.cycleId} not delivered (${err.code}); kept for the next cycle`);
+      break;
     }
+    r = { ...r, outbox: r.outbox.slice(1) };
+    if (r.outbox.length > 0) await ctx.save(r);
   }
   const o = rec.outcome;
   if (o !== null) await ctx.hmi.notify?.({ kind: 'result', outcome: o.outcome, ...(o.reason === undefined ? {} : { reason: o.reason }) });
-  return { event: left.length === 0 ? 'sent' : 'failed', record: { ...rec, outbox: left } };
+  return { event: r.outbox.length === 0 ? 'sent' : 'failed', record: r };
 };
