@@ -29,7 +29,6 @@ export async function buildApp(ctx: ServerContext, life: Lifecycle = { shuttingD
     ...(https === undefined ? {} : { https }),
     loggerInstance: logger,
     bodyLimit: ctx.config.bodyLimit,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     return503OnClosing: true,
   });

@@ -51,7 +51,10 @@ export async function createContext(config: Config, opts: StartOptions = {}): Pr
     await db.close();
     throw err;
   }
-  return { config, db, blobs: new FsBlobStore(config.blobDir), keys, now, metrics, log, audit };
+  const blobs = new FsBlobStore(config.blobDir);
+  const removed = await blobs.removePartialUploads();
+  if (removed > 0) log.info({ removed }, 'removed partial uploads left by an earlier process');
+  return { config, db, blobs, keys, now, metrics, log, audit };
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {

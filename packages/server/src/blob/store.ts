@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError } from '../errors.js';
@@ -102,6 +102,24 @@ export class FsBlobStore implements BlobStore {
 
   open(key: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.#path(key), range === undefined ? {} : { start: range.start, end: range.end });
+  }
+
+  /**
+   * Remove partial uploads left by a process that was killed mid-upload (never acknowledged, so
+   * nothing is lost). Call at start, before serving.
+   */
+  async removePartialUploads(): Promise<number> {
+    const dir = join(this.dir, 'tmp');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    const partial = names.filter((n) => n.endsWith('.part'));
+    await Promise.all(partial.map((n) => rm(join(dir, n), { force: true })));
+    return partial.length;
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -40,9 +40,20 @@ export interface AuthenticatedVehicle {
   nonce?: { readonly nonce: string; readonly expiresAt: number; recorded: boolean };
 }
 
+/** A route and who may call it, as declared (for the table-driven authorisation test and docs). */
+export interface RouteAuth {
+  readonly method: string;
+  readonly url: string;
+  readonly auth: AuthSpec;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthSpec;
+  }
+  interface FastifyInstance {
+    /** every route with its declared auth (filled as routes are registered) */
+    authRoutes: RouteAuth[];
   }
   interface FastifyRequest {
     operator?: Operator;
@@ -90,9 +101,12 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
   const reads = new NonceCache();
   const keyCache = new Map<string, { vin: string; key: Key }>();
 
+  const table: RouteAuth[] = [];
+  app.decorate('authRoutes', table);
   app.addHook('onRoute', (route) => {
     const spec = route.config?.auth;
     if (spec === undefined) throw new Error(`route ${route.method.toString()} ${route.url} declares no auth`);
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) table.push({ method: m, url: route.url, auth: spec });
   });
 
   async function operator(req: FastifyRequest): Promise<Operator | undefined> {
@@ -162,10 +176,16 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
   // operator tokens are checked before anything else (onRequest).
   app.addHook('onRequest', async (req) => {
     const spec = req.routeOptions.config.auth;
-    if (spec === undefined || spec === 'public' || spec === 'vehicle') return;
+    if (spec === undefined || spec === 'public') return;
+    // An unsigned vehicle request is refused before its body is read.
+    if (spec === 'vehicle') {
+      if (header(req, 'signature-input') === undefined && header(req, 'signature') === undefined) throw new ApiError('UNAUTHENTICATED');
+      return;
+    }
     const op = await operator(req);
     if (spec === 'vehicle-or-operator') {
       if (op !== undefined) req.operator = op;
+      else if (header(req, 'signature-input') === undefined && header(req, 'signature') === undefined) throw new ApiError('UNAUTHENTICATED');
       return;
     }
     if (op === undefined) throw new ApiError('UNAUTHENTICATED');

@@ -44,11 +44,14 @@ function response(status: number, headers: Record<string, string | undefined>, b
   return { status, headers, body, json: <T>() => JSON.parse(body.toString('utf8')) as T };
 }
 
+/** light-my-request's method names (its own union, narrower than Fastify's). */
+type InjectMethod = 'DELETE' | 'GET' | 'HEAD' | 'PATCH' | 'POST' | 'PUT' | 'OPTIONS';
+
 /** Requests through `app.inject` (no network). */
 export function injectTransport(app: App): Transport {
   return async (req) => {
     const res = await app.inject({
-      method: req.method,
+      method: req.method as InjectMethod,
       url: req.url,
       headers: { ...req.headers },
       ...(req.body === undefined ? {} : { payload: req.body }),
