@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { MetaFile, Metadata, SPEC_VERSION, Snapshot, TargetFile, Targets, Timestamp, canonicalBytes, formatExpires, uptaneCustom } from '@reflash/metadata';
 import type { Signer } from '@reflash/metadata';
 import type { ServerContext } from '../context.js';
+import { SIGNER_CACHE_MS } from './keys.js';
 import type { Tx } from './vehicle-lock.js';
 import { withVehicleLock } from './vehicle-lock.js';
 
@@ -42,17 +43,18 @@ export interface StoredMetadata {
   readonly version: number;
   readonly bytes: Buffer;
   readonly expires_at: number;
+  readonly created_at: number;
 }
 
 /** The newest stored version of a Director role for `vin` ('' for the shared root). */
 export async function latestDirectorMetadata(q: Tx, vin: string, role: string): Promise<StoredMetadata | undefined> {
-  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at'])
+  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at', 'created_at'])
     .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role)
     .orderBy('version', 'desc').limit(1).executeTakeFirst();
 }
 
 export async function directorMetadataVersion(q: Tx, vin: string, role: string, version: number): Promise<StoredMetadata | undefined> {
-  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at'])
+  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at', 'created_at'])
     .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role).where('version', '=', version)
     .executeTakeFirst();
 }
@@ -186,21 +188,53 @@ function stale(ctx: ServerContext, row: StoredMetadata | undefined): boolean {
   return row === undefined || row.expires_at - ctx.now() < ctx.config.directorExpiryMs / 2;
 }
 
+/** When the Director keys last changed: the newest shared root (version, creation time), cached per database. */
+const keysChanged = new WeakMap<object, { at: number; version: number; createdAt: number }>();
+async function directorKeysChange(ctx: ServerContext): Promise<{ version: number; createdAt: number }> {
+  const hit = keysChanged.get(ctx.db);
+  if (hit !== undefined && Date.now() - hit.at < SIGNER_CACHE_MS) return hit;
+  const root = await latestDirectorRoot(ctx.db.kysely);
+  const v = { at: Date.now(), version: root.version, createdAt: root.created_at };
+  keysChanged.set(ctx.db, v);
+  return v;
+}
+
+/** Forget the cached key-change time (after a rotation in this process). */
+export function forgetDirectorKeysChange(ctx: ServerContext): void {
+  keysChanged.delete(ctx.db);
+}
+
+/**
+ * Metadata stored before the newest Director root may be signed by a key that root retired:
+ * after a rotation (root version > 1) a vehicle's targets, snapshot and timestamp are re-signed
+ * once, on its next access. (Stored in the same millisecond as the rotation: the timestamp's
+ * signatures decide.)
+ */
+function beforeKeyChange(row: StoredMetadata | undefined, change: { version: number; createdAt: number }, timestampSigners: readonly Signer[]): boolean {
+  if (row === undefined || change.version === 1 || row.created_at > change.createdAt) return false;
+  if (row.created_at < change.createdAt) return true;
+  const ids = new Set(timestampSigners.map((s) => s.keyId));
+  return ![...Metadata.fromBytes(row.bytes).signatures.keys()].some((k) => ids.has(k));
+}
+
 /**
  * Make sure the vehicle has Director metadata (v1 with empty targets on first use) and that its
  * timestamp has at least half its lifetime left; when the snapshot or targets are that old too,
- * all three are re-signed (same content, new versions) so the vehicle never sees them expire.
+ * or were stored before a key rotation, all three are re-signed (same content, new versions) so
+ * the vehicle never sees them expire or signed by a retired key.
  */
 export async function ensureFreshDirector(ctx: ServerContext, vin: string): Promise<StoredMetadata | undefined> {
   const ts = await latestDirectorMetadata(ctx.db.kysely, vin, 'timestamp');
-  if (!stale(ctx, ts)) return ts;
+  const change = await directorKeysChange(ctx);
   const signers = await directorSigners(ctx);
+  if (!stale(ctx, ts) && !beforeKeyChange(ts, change, signers.timestamp)) return ts;
   await withVehicleLock(ctx.db, vin, async (trx) => {
     // Re-check under the lock: another request (or process) may have done it meanwhile.
     const timestamp = await latestDirectorMetadata(trx, vin, 'timestamp');
-    if (!stale(ctx, timestamp)) return;
+    const rotated = beforeKeyChange(timestamp, change, signers.timestamp);
+    if (!stale(ctx, timestamp) && !rotated) return;
     const [targets, snapshot] = [await latestDirectorMetadata(trx, vin, 'targets'), await latestDirectorMetadata(trx, vin, 'snapshot')];
-    if (timestamp === undefined || stale(ctx, targets) || stale(ctx, snapshot)) {
+    if (timestamp === undefined || stale(ctx, targets) || stale(ctx, snapshot) || rotated) {
       await regenerate(trx, ctx, signers, vin, { force: targets !== undefined });
       return;
     }
