@@ -43,6 +43,8 @@ export const ConfigSchema = Type.Object({
   logOrigin: Type.String({ pattern: '^[^\\s+]{1,255}$' }),
   /** accountability log: how often the background integrator signs a new checkpoint when entries are pending, ms */
   logIntegrateIntervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
+  /** SUMS records (R156 7.1) are kept at least this many years; nothing younger is ever purged */
+  retentionYears: Type.Integer({ minimum: 1, maximum: 100 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -69,6 +71,7 @@ export function defaults(dataDir = './data'): Config {
     sqliteSynchronous: 'full',
     logOrigin: 'reflash/log',
     logIntegrateIntervalMs: 500,
+    retentionYears: 10,
   };
 }
 
@@ -87,9 +90,10 @@ const ENV: Record<string, keyof Config> = {
   REFLASH_TLS_CERT: 'tlsCert',
   REFLASH_TLS_KEY: 'tlsKey',
   REFLASH_LOG_ORIGIN: 'logOrigin',
+  REFLASH_RETENTION_YEARS: 'retentionYears',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'maxImageSize', 'directorExpiryMs', 'timestampExpiryMs', 'snapshotExpiryMs', 'requestSkewMs', 'poolSize', 'logIntegrateIntervalMs']);
+const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'maxImageSize', 'directorExpiryMs', 'timestampExpiryMs', 'snapshotExpiryMs', 'requestSkewMs', 'poolSize', 'logIntegrateIntervalMs', 'retentionYears']);
 
 function coerce(key: keyof Config, v: unknown, source: string): unknown {
   if (NUMERIC.has(key) && typeof v === 'string') {

@@ -43,6 +43,14 @@ export const ERRORS = {
   LOG_BAD_RANGE: { status: 400, message: 'the tree sizes or index are outside the signed accountability log' },
   LOG_BAD_COSIGNATURE: { status: 422, message: 'the cosignature does not verify for this checkpoint and witness key' },
   LOG_HALTED: { status: 503, message: 'the accountability log refuses to sign new checkpoints after an integrity alert' },
+  SUMS_INVALID: { status: 422, message: 'the software-update management record is inconsistent with the catalogue or the Image repository' },
+  SUMS_CONFLICT: { status: 409, message: 'a software-update management record with this identity already exists with other content' },
+  RETENTION_NOT_ELAPSED: { status: 409, message: 'records younger than the configured retention period cannot be removed' },
+  CAMPAIGN_NOT_FOUND: { status: 404, message: 'no such campaign' },
+  CAMPAIGN_INVALID: { status: 422, message: 'the campaign definition cannot be used' },
+  CAMPAIGN_STATE: { status: 409, message: 'the campaign is not in a state that allows this' },
+  CAMPAIGN_APPROVAL_REFERENCE_REQUIRED: { status: 422, message: 'the campaign touches a type-approved system: a technical-service approval reference is required' },
+  CAMPAIGN_TWO_PERSON_RULE: { status: 403, message: 'a campaign must be approved by someone other than its creator' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -13,3 +13,6 @@ import { devicePlugin } from './plugins/device.js'; features.push(devicePlugin);
 import { assignmentsPlugin } from './plugins/assignments.js'; features.push(assignmentsPlugin);
 import { tokensPlugin } from './plugins/tokens.js'; features.push(tokensPlugin);
 import { logPlugin } from './plugins/log.js'; features.push(logPlugin);
+import { directorKeysPlugin } from './plugins/director-keys.js'; features.push(directorKeysPlugin);
+import { campaignsPlugin } from './plugins/campaigns.js'; features.push(campaignsPlugin);
+import { sumsPlugin } from './plugins/sums.js'; features.push(sumsPlugin);

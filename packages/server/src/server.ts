@@ -18,6 +18,7 @@ import { pruneNonces } from './plugins/auth.js';
 import { initialise } from './services/init.js';
 import { AuditLog } from './audit/service.js';
 import { OnlineKeyStore, loadMasterKey } from './services/keys.js';
+import { startCampaignJob } from './campaigns/job.js';
 
 export interface RunningServer {
   readonly app: App;
@@ -70,11 +71,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     pruneNonces(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'nonce pruning failed'));
   }, 60_000);
   prune.unref();
+  const stopCampaigns = startCampaignJob(ctx);
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       life.shuttingDown = true;
       clearInterval(prune);
+      stopCampaigns();
       await app.close();
       await ctx.audit.close();
       await ctx.db.close();

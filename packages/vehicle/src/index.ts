@@ -20,3 +20,6 @@ export * from './primary/download.js';
 export * from './primary/record.js';
 export * from './primary/machine.js';
 export * from './primary/primary.js';
+export * from './net/http-backend.js';
+export * from './net/bundle-backend.js';
+export * from './primary/receipts.js';

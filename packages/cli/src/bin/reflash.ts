@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { runDemo } from '../commands/demo.js';
 import { canonicalCommand, inspectCommand, verifyCommand } from '../commands/metadata.js';
 import { registerAssign } from '../commands/assign.js';
+import { registerCampaign } from '../commands/campaign.js';
 import { registerImage } from '../commands/image.js';
 import { registerImageRepo } from '../commands/image-repo.js';
 import { registerKeys } from '../commands/keys.js';
@@ -10,6 +11,10 @@ import { registerSign } from '../commands/sign.js';
 import { registerToken } from '../commands/token.js';
 import { registerAudit } from '../commands/audit.js';
 import { registerVehicle } from '../commands/vehicle.js';
+import { registerFleet } from '../commands/fleet.js';
+import { registerBundle } from '../commands/bundle.js';
+import { registerInspect } from '../commands/inspect.js';
+import { registerSums } from '../commands/sums.js';
 
 const program = new Command();
 program
@@ -80,8 +85,13 @@ registerImage(program);
 registerSign(program);
 registerVehicle(program);
 registerAssign(program);
+registerCampaign(program);
 registerToken(program);
 registerAudit(program);
+registerFleet(program);
+registerBundle(program);
+registerInspect(program);
+registerSums(program);
 
 /** `code` of a coded error (ReflashError, ApiClientError, ConfigError, Node's system errors). */
 function codeOf(err: unknown): string {

@@ -153,6 +153,146 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_sums': {
+      // R156 7.1 software-update management records (src/sums): catalogue, interdependencies,
+      // RXSWIN registry, impact records, the register per RXSWIN, the inspection signing key.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.createTable('sums_software')
+          .addColumn('filename', 'text', (c) => c.primaryKey())
+          .addColumn('part_number', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('version_key', 'text', (c) => c.notNull())
+          .addColumn('length', big, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('sha512', 'text', (c) => c.notNull())
+          .addColumn('hardware_ids', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sums_software_part').on('sums_software').columns(['part_number', 'version_key']).execute();
+        await db.schema.createTable('sums_dependencies')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('filename', 'text', (c) => c.notNull())
+          .addColumn('requires_part_number', 'text', (c) => c.notNull())
+          .addColumn('min_version', 'text', (c) => c.notNull())
+          .addColumn('min_version_key', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sums_dependencies_filename').on('sums_dependencies').column('filename').execute();
+        await db.schema.createTable('sums_rxswins')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('regulation', 'text', (c) => c.notNull())
+          .addColumn('rxswin', 'text', (c) => c.notNull())
+          .addColumn('software', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addUniqueConstraint('sums_rxswins_unique', ['model', 'regulation', 'rxswin'])
+          .execute();
+        await db.schema.createTable('sums_impacts')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('package', 'text', (c) => c.notNull())
+          .addColumn('touches_type_approved', 'integer', (c) => c.notNull())
+          .addColumn('rxswins', 'text', (c) => c.notNull())
+          .addColumn('approval_ref', 'text')
+          .addColumn('notes', 'text')
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sums_impacts_package').on('sums_impacts').column('package').execute();
+        await db.schema.createTable('sums_register')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('regulation', 'text', (c) => c.notNull())
+          .addColumn('rxswin_before', 'text', (c) => c.notNull())
+          .addColumn('rxswin_after', 'text', (c) => c.notNull())
+          .addColumn('software_before', 'text', (c) => c.notNull())
+          .addColumn('software_after', 'text', (c) => c.notNull())
+          .addColumn('report_counter', big, (c) => c.notNull())
+          .addColumn('recorded_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sums_register_before').on('sums_register').columns(['rxswin_before', 'recorded_at']).execute();
+        await db.schema.createIndex('sums_register_after').on('sums_register').columns(['rxswin_after', 'recorded_at']).execute();
+        await db.schema.createIndex('sums_register_model').on('sums_register').columns(['model', 'recorded_at']).execute();
+        // Fleet progress by image ("how many ECUs of hardware H run which image"): an index-only scan.
+        await db.schema.createIndex('ecus_hardware_installed').on('ecus').columns(['hardware_id', 'installed_filename']).execute();
+        await db.schema.createTable('sums_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('verifier_key', 'text', (c) => c.notNull())
+          .addColumn('sealed_seed', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0006_campaigns': {
+      // Software update campaigns (src/campaigns/): definitions, lifecycle events, per-vehicle
+      // state (progress is grouped counts on (campaign_id, group_idx, state): index-only).
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('vehicles').addColumn('model_year', 'integer').execute();
+        await db.schema.alterTable('vehicles').addColumn('region', 'text').execute();
+        await db.schema.alterTable('vehicles').addColumn('time_zone', 'text').execute();
+        await db.schema.alterTable('assignments').addColumn('campaign_id', 'text').execute();
+        await db.schema.createIndex('assignments_campaign_status').on('assignments').columns(['campaign_id', 'status']).execute();
+        await db.schema.createTable('campaigns')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('spec', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('approved_by', 'text')
+          .addColumn('approved_at', big)
+          .addColumn('approval_reference', 'text')
+          .addColumn('current_group', 'integer', (c) => c.notNull())
+          .addColumn('acknowledged_failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('started_at', big)
+          .addColumn('finished_at', big)
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('campaigns_status').on('campaigns').columns(['status', 'created_at']).execute();
+        await db.schema.createTable('campaign_events')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('campaign_id', 'text', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .addColumn('by', 'text', (c) => c.notNull())
+          .addColumn('from_state', 'text', (c) => c.notNull())
+          .addColumn('to_state', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .execute();
+        await db.schema.createIndex('campaign_events_campaign').on('campaign_events').columns(['campaign_id', 'id']).execute();
+        await db.schema.createTable('campaign_vehicle_states')
+          .addColumn('campaign_id', 'text', (c) => c.notNull())
+          .addColumn('vin', 'text', (c) => c.notNull())
+          .addColumn('group_idx', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('campaign_vehicle_states_pk', ['campaign_id', 'vin'])
+          .execute();
+        await db.schema.createIndex('campaign_vehicle_states_progress').on('campaign_vehicle_states').columns(['campaign_id', 'group_idx', 'state']).execute();
+        await db.schema.createIndex('campaign_vehicle_states_state').on('campaign_vehicle_states').columns(['campaign_id', 'state']).execute();
+        // Progress counters, maintained with every state change (a progress read never scans the
+        // vehicles); sharded by VIN so concurrent check-ins rarely wait for the same row.
+        await db.schema.createTable('campaign_progress')
+          .addColumn('campaign_id', 'text', (c) => c.notNull())
+          .addColumn('group_idx', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('shard', 'integer', (c) => c.notNull())
+          .addColumn('n', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('campaign_progress_pk', ['campaign_id', 'group_idx', 'state', 'shard'])
+          .execute();
+        await db.schema.createTable('campaign_failure_reasons')
+          .addColumn('campaign_id', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('shard', 'integer', (c) => c.notNull())
+          .addColumn('n', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('campaign_failure_reasons_pk', ['campaign_id', 'reason', 'shard'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -2,7 +2,7 @@
  * Vehicle-facing routes (docs/SERVER-API.md "Inventory, check-in, assignments, tokens"), every
  * request signed by the vehicle's Primary key (auth 'vehicle'):
  * - PUT /device/v1/manifest: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1).
- * - POST /device/v1/events: an installation failure.
+ * - POST /device/v1/events: an installation outcome (failed, rolled back, declined) or campaign progress.
  * A vehicle only reports for itself.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +13,7 @@ import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { checkIn, reportFailure } from '../services/checkin.js';
+import { reportProgress } from '../campaigns/vehicle-events.js';
 import { recordVehicleNonce } from './auth.js';
 import { ID_PATTERN } from '../services/inventory.js';
 
@@ -63,15 +64,18 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
   r.post('/device/v1/events', {
     config: { auth: 'vehicle' },
     schema: {
-      summary: 'Report an installation failure',
-      description: 'Marks the ECU\'s pending assignment of `filename` failed and regenerates the Director targets.',
+      summary: 'Report an installation outcome or campaign progress',
+      description: 'failed / rolled-back: marks the ECU\'s pending assignment of `filename` failed; declined: cancels it (the user refused); then regenerates the Director targets. downloading / awaiting-consent / waiting-preconditions / installing: the vehicle\'s campaign state.',
       tags: ['device'],
       security: [{ vehicle: [] }],
       body: Type.Object({
         ecuSerial: Type.String({ pattern: ID_PATTERN }),
         filename: Type.String({ minLength: 1, maxLength: 1024 }),
-        status: Type.Literal('failed'),
-        reason: Type.String({ maxLength: 1000 }),
+        status: Type.Union([
+          Type.Literal('failed'), Type.Literal('rolled-back'), Type.Literal('declined'),
+          Type.Literal('downloading'), Type.Literal('awaiting-consent'), Type.Literal('waiting-preconditions'), Type.Literal('installing'),
+        ], { description: 'failed | rolled-back (previous software restored) | declined (by the user; old software stays): the assignment ends; the others are campaign progress' }),
+        reason: Type.Optional(Type.String({ maxLength: 1000 })),
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({
@@ -84,7 +88,11 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
   }, async (req) => {
     const vin = req.vehicle?.vin;
     if (vin === undefined) throw new ApiError('UNAUTHENTICATED');
-    return reportFailure(ctx, vin, req.body, (trx) => recordVehicleNonce(trx, req));
+    const { ecuSerial, filename, status, reason } = req.body;
+    if (status === 'failed' || status === 'rolled-back' || status === 'declined') {
+      return reportFailure(ctx, vin, { ecuSerial, filename, status, reason: reason ?? status }, (trx) => recordVehicleNonce(trx, req));
+    }
+    return reportProgress(ctx, vin, { ecuSerial, filename, status, reason }, (trx) => recordVehicleNonce(trx, req));
   });
   return Promise.resolve();
 }

@@ -57,6 +57,9 @@ export function vehiclesPlugin(app: FastifyInstance, opts: { ctx: ServerContext 
         model: Type.String({ minLength: 1, maxLength: 128 }),
         primaryEcuSerial: Id,
         ecus: Type.Array(Type.Object({ serial: Id, hardwareId: Id, publicKey: TufKey }, { additionalProperties: false }), { minItems: 1, maxItems: 256 }),
+        modelYear: Type.Optional(Type.Integer({ minimum: 1900, maximum: 2200 })),
+        region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone (campaign maintenance windows); default UTC' })),
       }, { additionalProperties: false }),
       response: {
         201: Type.Object({

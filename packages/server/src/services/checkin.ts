@@ -15,10 +15,13 @@ import { ApiError } from '../errors.js';
 import type { AssignmentRow } from './assignments.js';
 import { directorSigners, regenerate } from './director.js';
 import { withVehicleLock } from './vehicle-lock.js';
+import { campaignCheckIn, campaignOutcome } from '../campaigns/vehicle-events.js';
+import type { OutcomeState } from '../campaigns/vehicle-events.js';
 import { auditEvents } from '../audit/events.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { VehicleUpdateResultEvent } from '../audit/events.js';
+import { recordRxswinTransitions } from '../sums/register.js';
 
 export interface Receipt {
   readonly ecuSerial: string;
@@ -125,14 +128,21 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
         await trx.updateTable('assignments').set({ status: 'installed', completed_at: now }).where('id', 'in', done).execute();
         for (const a of pending) {
           const r = results.find((x) => x.ecuSerial === a.ecu_serial);
-          if (done.includes(a.id) && r !== undefined) results[results.indexOf(r)] = { ...r, assignmentId: a.id };
+          if (done.includes(a.id) && r !== undefined) results[results.indexOf(r)] = { ...r, assignmentId: a.id, ...(a.campaign_id === null ? {} : { campaignId: a.campaign_id }) };
         }
       }
-      const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: pending.filter((a) => !done.includes(a.id)) });
+      // Campaigns: vehicles done succeed; scheduled assignments whose window is open are released.
+      const released = await campaignCheckIn(trx, vehicle, pending.filter((a) => done.includes(a.id)), now);
+      const left = released === 0 ? pending.filter((a) => !done.includes(a.id))
+        : await trx.selectFrom('assignments').selectAll().where('vin', '=', vin).where('status', '=', 'pending').execute();
+      const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: left });
       ctx.metrics.checkins.inc();
-      return { directorTargetsVersion: targetsVersion, pending: pending.length - done.length };
+      return { directorTargetsVersion: targetsVersion, pending: left.length };
     });
-    return { ...outcome, receipts: await logResults(ctx, results) };
+    const receipts = await logResults(ctx, results);
+    // R156 7.1: the register per RXSWIN (software before and after, as attested).
+    await recordRxswinTransitions(ctx, results);
+    return { ...outcome, receipts };
   } catch (err) {
     if (err instanceof ManifestError) {
       ctx.metrics.verificationFailures.inc({ code: err.code });
@@ -149,8 +159,12 @@ export interface FailureResult {
   readonly receipts: Receipt[];
 }
 
-/** An installation failure reported by the vehicle: that ECU's pending assignment of `filename` fails. */
-export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; reason: string }, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<FailureResult> {
+/**
+ * An installation failure reported by the vehicle: that ECU's pending assignment of `filename`
+ * fails ('failed', or 'rolled-back': the previous software runs again). 'declined' (the user
+ * refused; the old software stays) cancels it instead, without an update result.
+ */
+export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; reason: string; status?: OutcomeState }, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<FailureResult> {
   const signers = await directorSigners(ctx);
   const failed: UpdateResult[] = [];
   const outcome = await withVehicleLock(ctx.db, vin, async (trx) => {
@@ -158,16 +172,23 @@ export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSe
     await inTransaction?.(trx);
     const ecu = await trx.selectFrom('ecus').select(['serial', 'hardware_id', 'installed_filename', 'installed_length', 'installed_sha256']).where('serial', '=', ev.ecuSerial).where('vin', '=', vin).executeTakeFirst();
     if (ecu === undefined) throw new ApiError('NOT_FOUND', `ECU ${ev.ecuSerial} is not part of vehicle ${vin}`);
-    const assignment = await trx.selectFrom('assignments').select(['id', 'length', 'sha256', 'sha512'])
+    const assignment = await trx.selectFrom('assignments').select(['id', 'length', 'sha256', 'sha512', 'campaign_id'])
       .where('vin', '=', vin).where('ecu_serial', '=', ev.ecuSerial).where('filename', '=', ev.filename).where('status', '=', 'pending')
       .executeTakeFirst();
-    if (assignment !== undefined) {
-      await trx.updateTable('assignments').set({ status: 'failed', failure: ev.reason, completed_at: ctx.now() }).where('id', '=', assignment.id).execute();
+    const outcome = ev.status ?? 'failed';
+    if (assignment !== undefined && outcome === 'declined') {
+      await trx.updateTable('assignments').set({ status: 'cancelled', failure: `declined: ${ev.reason}`.slice(0, 1000), completed_at: ctx.now() }).where('id', '=', assignment.id).execute();
+      await campaignOutcome(trx, assignment.campaign_id, vin, outcome, ev.reason, ctx.now());
+    } else if (assignment !== undefined) {
+      const failure = outcome === 'rolled-back' ? `rolled back: ${ev.reason}`.slice(0, 1000) : ev.reason;
+      await trx.updateTable('assignments').set({ status: 'failed', failure, completed_at: ctx.now() }).where('id', '=', assignment.id).execute();
+      await campaignOutcome(trx, assignment.campaign_id, vin, outcome, ev.reason, ctx.now());
       failed.push({
         vin, ecuSerial: ev.ecuSerial, hardwareId: ecu.hardware_id,
         from: ecu.installed_sha256 === null ? null : { ...(ecu.installed_filename === null ? {} : { filename: ecu.installed_filename }), sha256: ecu.installed_sha256 },
         to: { filename: ev.filename, length: assignment.length, sha256: assignment.sha256, sha512: assignment.sha512 },
-        status: 'failed', reason: ev.reason,
+        status: 'failed', reason: failure,
+        ...(assignment.campaign_id === null ? {} : { campaignId: assignment.campaign_id }),
         // A failure event carries no ECU attestation: the vehicle's signed request is the evidence.
         attestation: null,
         assignmentId: assignment.id,
@@ -175,7 +196,7 @@ export async function reportFailure(ctx: ServerContext, vin: string, ev: { ecuSe
       });
     }
     const { targetsVersion } = await regenerate(trx, ctx, signers, vin);
-    return { failed: assignment === undefined ? 0 : 1, directorTargetsVersion: targetsVersion };
+    return { failed: assignment === undefined || outcome === 'declined' ? 0 : 1, directorTargetsVersion: targetsVersion };
   });
   return { ...outcome, receipts: await logResults(ctx, failed) };
 }

@@ -16,6 +16,7 @@ import type { ServerContext } from '../context.js';
 import { SIGNER_CACHE_MS } from './keys.js';
 import type { Tx } from './vehicle-lock.js';
 import { withVehicleLock } from './vehicle-lock.js';
+import { campaignInfos } from '../campaigns/director-info.js';
 
 export const DIRECTOR = 'director';
 
@@ -75,6 +76,8 @@ export interface PendingRow {
   readonly sha256: string;
   readonly sha512: string;
   readonly release_counter: number | null;
+  /** the campaign that created it (its user information goes into custom.campaign) */
+  readonly campaign_id?: string | null;
 }
 
 /**
@@ -83,23 +86,26 @@ export interface PendingRow {
  */
 export async function wantedTargets(q: Tx, vin: string, pending?: readonly PendingRow[]): Promise<Map<string, TargetFile>> {
   const rows = pending !== undefined ? [...pending].sort((a, b) => a.id - b.id) : await q.selectFrom('assignments')
-    .select(['id', 'ecu_serial', 'hardware_id', 'filename', 'length', 'sha256', 'sha512', 'release_counter'])
+    .select(['id', 'ecu_serial', 'hardware_id', 'filename', 'length', 'sha256', 'sha512', 'release_counter', 'campaign_id'])
     .where('vin', '=', vin).where('status', '=', 'pending').orderBy('id').execute();
-  const byPath = new Map<string, { length: number; sha256: string; sha512: string; releaseCounter: number | null; ecus: Record<string, { hardwareId: string }> }>();
+  const byPath = new Map<string, { length: number; sha256: string; sha512: string; releaseCounter: number | null; campaignId: string | null; ecus: Record<string, { hardwareId: string }> }>();
   for (const r of rows) {
     // Two ECUs may be assigned the same file: one target naming both (ecuIdentifiers is a map).
     // A file name has one content in the Image repository, so the first row's file info holds.
-    const e = byPath.get(r.filename) ?? { length: r.length, sha256: r.sha256, sha512: r.sha512, releaseCounter: r.release_counter, ecus: {} };
+    const e = byPath.get(r.filename) ?? { length: r.length, sha256: r.sha256, sha512: r.sha512, releaseCounter: r.release_counter, campaignId: r.campaign_id ?? null, ecus: {} };
     e.ecus = { ...e.ecus, ...Object.fromEntries([[r.ecu_serial, { hardwareId: r.hardware_id }]]) };
     byPath.set(r.filename, e);
   }
+  // Campaign targets carry the user information and safety preconditions (custom.campaign).
+  const campaigns = await campaignInfos(q, [...new Set([...byPath.values()].map((e) => e.campaignId).filter((x): x is string => x !== null))]);
   const out = new Map<string, TargetFile>();
   for (const [path, e] of byPath) {
+    const campaign = e.campaignId === null ? undefined : campaigns.get(e.campaignId);
     out.set(path, new TargetFile({
       path,
       length: e.length,
       hashes: { sha256: e.sha256, sha512: e.sha512 },
-      custom: uptaneCustom({ ecuIdentifiers: e.ecus, ...(e.releaseCounter === null ? {} : { releaseCounter: e.releaseCounter }) }),
+      custom: uptaneCustom({ ecuIdentifiers: e.ecus, ...(e.releaseCounter === null ? {} : { releaseCounter: e.releaseCounter }) }, campaign === undefined ? {} : { campaign }),
     }));
   }
   return out;

@@ -17,6 +17,7 @@ import { latestDirectorRoot } from './director.js';
 import { latestImageRoot } from './image-targets.js';
 import { isUniqueViolation } from './vehicle-lock.js';
 import type { VehicleRow } from './vehicle-lock.js';
+import { validTimeZone } from '../campaigns/windows.js';
 
 export const VIN_PATTERN = '^[A-Za-z0-9-]{1,64}$';
 /** ECU serials and hardware ids: printable ASCII without spaces. */
@@ -29,6 +30,11 @@ export interface ProvisionInput {
   readonly model: string;
   readonly primaryEcuSerial: string;
   readonly ecus: ReadonlyArray<{ readonly serial: string; readonly hardwareId: string; readonly publicKey: unknown }>;
+  /** campaign targeting and maintenance windows (optional) */
+  readonly modelYear?: number | undefined;
+  readonly region?: string | undefined;
+  /** IANA time zone, e.g. Europe/Berlin */
+  readonly timeZone?: string | undefined;
 }
 
 export interface ProvisionResult {
@@ -61,6 +67,7 @@ export async function provisionVehicle(ctx: ServerContext, input: ProvisionInput
     keyIds.add(keyId);
     return { serial: e.serial, hardwareId: e.hardwareId, key, keyId };
   });
+  if (input.timeZone !== undefined && !validTimeZone(input.timeZone)) throw new ApiError('VALIDATION_FAILED', `timeZone: unknown time zone ${input.timeZone}`);
   if (!serials.has(input.primaryEcuSerial)) throw new ApiError('VALIDATION_FAILED', `the primary ECU ${input.primaryEcuSerial} is not among the ECUs`);
   const now = ctx.now();
   try {
@@ -73,7 +80,8 @@ export async function provisionVehicle(ctx: ServerContext, input: ProvisionInput
       if (taken !== undefined) {
         throw new ApiError('ECU_EXISTS', serials.has(taken.serial) ? `ECU ${taken.serial} is already registered` : 'an ECU with this public key is already registered', { serial: serials.has(taken.serial) ? taken.serial : undefined });
       }
-      await trx.insertInto('vehicles').values({ vin: input.vin, model: input.model, primary_ecu_serial: input.primaryEcuSerial, created_at: now, last_seen_at: null, manifest_count: 0 }).execute();
+      await trx.insertInto('vehicles').values({ vin: input.vin, model: input.model, primary_ecu_serial: input.primaryEcuSerial, created_at: now, last_seen_at: null, manifest_count: 0,
+        model_year: input.modelYear ?? null, region: input.region ?? null, time_zone: input.timeZone ?? null }).execute();
       await trx.insertInto('ecus').values(ecus.map((e) => ({
         serial: e.serial, vin: input.vin, hardware_id: e.hardwareId, public_key: JSON.stringify(e.key.toJSON()), key_id: e.keyId,
         last_counter: null, installed_filename: null, installed_length: null, installed_sha256: null, installed_at: null,

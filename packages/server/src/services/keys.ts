@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Key, PrivateKeySigner, generateSigner } from '@reflash/metadata';
 import type { Scheme } from '@reflash/metadata';
 import type { Db } from '../db/connect.js';
+import { seal, unseal } from '../audit/keys.js';
 
 export type RepoName = 'image' | 'director';
 
@@ -88,5 +89,14 @@ export class OnlineKeyStore {
   /** Forget cached signer lists (after a change made inside a caller's transaction). */
   invalidate(): void {
     this.#lists.clear();
+  }
+
+  /** Seal another server secret with the master key (audit/keys.ts format), e.g. the inspection key. */
+  seal(purpose: string, plain: Uint8Array): string {
+    return seal(this.#master, purpose, plain);
+  }
+
+  unseal(purpose: string, sealed: string): Uint8Array {
+    return unseal(this.#master, purpose, sealed);
   }
 }

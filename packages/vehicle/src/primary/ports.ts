@@ -19,9 +19,18 @@ import type { ImageInfo } from '../digest.js';
 
 export type { EcuLink, MetadataBundle, BootResult, EcuStatus, VerificationMode } from '../link.js';
 
+/** An accountability-log receipt for one update result (C2SP tlog-proof text). */
+export interface LogReceipt {
+  readonly ecuSerial: string;
+  readonly index: number;
+  readonly receipt: string;
+}
+
 export interface ManifestAnswer {
   /** the vehicle's Director targets version on the server, when it says */
   readonly directorTargetsVersion?: number;
+  /** receipts of the update results this check-in recorded in the accountability log; the Primary keeps them */
+  readonly receipts?: readonly LogReceipt[];
   /** a nonce for the next ECU version reports (Uptane 2.1 §5.4.2.1.2), when the server issues one */
   readonly nonce?: string;
 }

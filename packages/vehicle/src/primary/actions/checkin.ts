@@ -9,6 +9,7 @@ import { withRetry } from '../backoff.js';
 import type { Action } from '../context.js';
 import { withOutcome } from '../context.js';
 import type { ManifestAnswer } from '../ports.js';
+import { keepReceipt } from '../receipts.js';
 
 export const checkin: Action = async (ctx, rec) => {
   const reports: EcuVersionReport[] = [];
@@ -23,5 +24,7 @@ export const checkin: Action = async (ctx, rec) => {
   }
   // Delivered: the attacks these reports carried are now known to the Director.
   for (const r of reports) await ctx.links.find((l) => l.serial === r.signed.ecuSerial)!.acknowledgeReport(r.signed.reportCounter);
+  // TCG audit and accountability: the Primary keeps the receipts of its update results.
+  for (const r of answer.receipts ?? []) await keepReceipt(ctx.dir, r);
   return { event: 'sent', record: { ...rec, nonce: answer.nonce ?? null, directorTargetsVersion: answer.directorTargetsVersion ?? null } };
 };

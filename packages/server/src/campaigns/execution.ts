@@ -1,0 +1,122 @@
+/**
+ * Rolling a campaign out to a group, and withdrawing it (pause, cancel, expiry).
+ * - startGroup: the group's queued vehicles are checked for compatibility with their last known
+ *   configuration (SUMS checkCompatibility); incompatible ones are recorded and never updated;
+ *   each compatible one gets 'scheduled' assignments for its matching ECUs (image file info and
+ *   release counter from the current signed Image repository, services/assignments.ts
+ *   resolveImages), released at once when the campaign may go there now (release.ts).
+ * - withdraw: vehicles that have not started lose the campaign's assignments (pause: back to
+ *   'scheduled'; cancel and expiry: 'cancelled'), and their Director targets are regenerated.
+ *   A vehicle that is installing keeps its assignment until it reports (it finishes or rolls
+ *   back safely).
+ */
+import type { ServerContext } from '../context.js';
+import { resolveImages } from '../services/assignments.js';
+import { directorSigners, regenerate } from '../services/director.js';
+import { withVehicleLock } from '../services/vehicle-lock.js';
+import type { VehicleState } from './model.js';
+import type { Campaign } from './repo.js';
+import { releaseScheduled } from './release.js';
+import { setStatesInBulk, setVehicleState, vehicleState } from './states.js';
+import { sumsPort } from './sums-port.js';
+
+const CHUNK = 500;
+
+export interface GroupStart {
+  readonly scheduled: number;
+  readonly incompatible: number;
+}
+
+export async function startGroup(ctx: ServerContext, c: Campaign, group: number): Promise<GroupStart> {
+  const id = c.row.id;
+  const queued = (await ctx.db.kysely.selectFrom('campaign_vehicle_states').select('vin')
+    .where('campaign_id', '=', id).where('group_idx', '=', group).where('state', '=', 'queued').orderBy('vin').execute()).map((r) => r.vin);
+  if (queued.length === 0) return { scheduled: 0, incompatible: 0 };
+  const port = sumsPort();
+  const pkg = { images: c.spec.images };
+  let incompatible = 0;
+  const compatible = new Set<string>();
+  for (let i = 0; i < queued.length; i += CHUNK) {
+    const part = queued.slice(i, i + CHUNK);
+    const res = await port.checkCompatibility(ctx.db.kysely, part, pkg);
+    const inPart = new Set(part);
+    const bad = new Map<string, string>();
+    for (const x of res.incompatible) if (inPart.has(x.vin) && !bad.has(x.vin)) bad.set(x.vin, x.reason);
+    for (const v of res.compatible) if (inPart.has(v) && !bad.has(v)) compatible.add(v);
+    if (bad.size > 0) {
+      await ctx.db.kysely.transaction().execute(async (trx) => {
+        for (const [vin, reason] of bad) {
+          if (await setVehicleState(trx, id, vin, 'incompatible', reason, ctx.now(), ['queued'])) incompatible++;
+        }
+      });
+    }
+  }
+  const choices = await resolveImages(ctx, c.spec.images);
+  const byHardware = new Map(choices.map((x) => [x.hardwareId, x]));
+  const signers = await directorSigners(ctx);
+  let scheduled = 0;
+  for (const vin of queued.filter((v) => compatible.has(v))) {
+    await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
+      if (await vehicleState(trx, id, vin) !== 'queued') return;
+      const now = ctx.now();
+      const ecus = await trx.selectFrom('ecus').select(['serial', 'hardware_id'])
+        .where('vin', '=', vin).where('hardware_id', 'in', [...byHardware.keys()]).orderBy('serial').execute();
+      if (ecus.length === 0) {
+        await setVehicleState(trx, id, vin, 'incompatible', `no ECU with hardware id ${[...byHardware.keys()].join(', ')}`, now);
+        incompatible++;
+        return;
+      }
+      await trx.insertInto('assignments').values(ecus.map((e) => {
+        const x = byHardware.get(e.hardware_id)!;
+        return {
+          vin, ecu_serial: e.serial, hardware_id: e.hardware_id, filename: x.filename, length: x.length, sha256: x.sha256, sha512: x.sha512,
+          release_counter: x.releaseCounter, status: 'scheduled', failure: null, created_by: `campaign:${id}`, created_at: now, completed_at: null, campaign_id: id,
+        };
+      })).execute();
+      await setVehicleState(trx, id, vin, 'pending', null, now);
+      if (await releaseScheduled(trx, vehicle, now) > 0) await regenerate(trx, ctx, signers, vin);
+      scheduled++;
+    });
+  }
+  return { scheduled, incompatible };
+}
+
+export type WithdrawMode = 'pause' | 'cancel' | 'expire';
+
+const WITHDRAWN: Record<WithdrawMode, readonly VehicleState[]> = {
+  pause: ['pending'],
+  // Not installing yet: the Director stops naming the update; the vehicle drops it.
+  cancel: ['pending', 'downloading', 'awaiting-consent', 'waiting-preconditions'],
+  expire: ['pending'],
+};
+
+/** Withdraw the campaign from vehicles that have not started installing. Returns vehicles affected. */
+export async function withdraw(ctx: ServerContext, campaignId: string, mode: WithdrawMode): Promise<number> {
+  const states = WITHDRAWN[mode];
+  const vins = (await ctx.db.kysely.selectFrom('campaign_vehicle_states').select('vin')
+    .where('campaign_id', '=', campaignId).where('state', 'in', states).execute()).map((r) => r.vin);
+  const signers = vins.length === 0 ? undefined : await directorSigners(ctx);
+  const reason = mode === 'cancel' ? 'campaign cancelled' : 'campaign expired';
+  let n = 0;
+  for (const vin of vins) {
+    await withVehicleLock(ctx.db, vin, async (trx) => {
+      const state = await vehicleState(trx, campaignId, vin);
+      if (state === undefined || !states.includes(state)) return;
+      const now = ctx.now();
+      if (mode === 'pause') {
+        await trx.updateTable('assignments').set({ status: 'scheduled' })
+          .where('campaign_id', '=', campaignId).where('vin', '=', vin).where('status', '=', 'pending').execute();
+      } else {
+        await trx.updateTable('assignments').set({ status: 'cancelled', failure: reason, completed_at: now })
+          .where('campaign_id', '=', campaignId).where('vin', '=', vin).where('status', 'in', ['scheduled', 'pending']).execute();
+        await setVehicleState(trx, campaignId, vin, 'cancelled', reason, now);
+      }
+      await regenerate(trx, ctx, signers!, vin);
+      n++;
+    });
+  }
+  if (mode !== 'pause') {
+    await ctx.db.kysely.transaction().execute((trx) => setStatesInBulk(trx, campaignId, 'queued', 'cancelled', reason, ctx.now()));
+  }
+  return n;
+}

@@ -1,0 +1,125 @@
+/**
+ * A software update campaign (ISO 24089 "software update campaign"; UN R156 §7.1, §7.2): what
+ * to install (an update package: one image per ECU hardware id), on which vehicles (target
+ * filter), in which rollout groups with which thresholds, when (start, maintenance windows in the
+ * vehicle's time zone, expiry), how (soft: user consent; forced: safety recall, still under the
+ * safe-execution preconditions; download-only), and what the user is told. The definition is one
+ * TypeBox schema (route validation and the OpenAPI document); it is stored as JSON.
+ */
+import { Type } from 'typebox';
+import type { Static } from 'typebox';
+
+export const CAMPAIGN_STATUSES = ['draft', 'approved', 'running', 'paused', 'finished', 'cancelled'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+/**
+ * Per-vehicle campaign states. 'queued': in a rollout group not started yet; 'cancelled': the
+ * campaign was cancelled (or expired) before the vehicle started.
+ */
+export const VEHICLE_STATES = [
+  'queued', 'pending', 'downloading', 'awaiting-consent', 'waiting-preconditions', 'installing',
+  'succeeded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled',
+] as const;
+export type VehicleState = (typeof VEHICLE_STATES)[number];
+
+/** The vehicle has not started: the campaign may still be withdrawn from it (cancel, pause). */
+export const NOT_STARTED: readonly VehicleState[] = ['queued', 'pending'];
+/** The vehicle is working on it (a progress event arrived). */
+export const IN_PROGRESS: readonly VehicleState[] = ['downloading', 'awaiting-consent', 'waiting-preconditions', 'installing'];
+export const TERMINAL: readonly VehicleState[] = ['succeeded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled'];
+export const FAILURES: readonly VehicleState[] = ['failed', 'rolled-back'];
+
+const Id = Type.String({ pattern: '^[\\x21-\\x7e]{1,128}$' });
+const Vin = Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' });
+const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+
+export const MaintenanceWindow = Type.Object({
+  /** ISO weekdays, 1 = Monday .. 7 = Sunday (the day the window starts) */
+  days: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), { minItems: 1, maxItems: 7 }),
+  start: HHMM,
+  /** end before start: the window runs over midnight */
+  end: HHMM,
+}, { additionalProperties: false });
+export type MaintenanceWindow = Static<typeof MaintenanceWindow>;
+
+export const RolloutGroup = Type.Object({
+  name: Type.Optional(Type.String({ maxLength: 128 })),
+  /** share of the target set, in percent */
+  percent: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+  count: Type.Optional(Type.Integer({ minimum: 1 })),
+  vins: Type.Optional(Type.Array(Vin, { minItems: 1, maxItems: 100_000 })),
+}, { additionalProperties: false, description: 'exactly one of percent, count, vins; vehicles left after the last group join it' });
+export type RolloutGroup = Static<typeof RolloutGroup>;
+
+export const CampaignSpec = Type.Object({
+  purpose: Type.String({ minLength: 1, maxLength: 200, description: 'shown to the user (R156 7.2)' }),
+  /** update package: the image (file name in the signed Image repository) per ECU hardware id */
+  images: Type.Record(Id, Type.String({ minLength: 1, maxLength: 1024 }), { minProperties: 1, maxProperties: 64 }),
+  target: Type.Object({
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1 })),
+    modelYears: Type.Optional(Type.Array(Type.Integer({ minimum: 1900, maximum: 2200 }), { minItems: 1 })),
+    regions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1 })),
+    /** vehicles with at least one ECU of these hardware ids (default: those of `images`) */
+    hardwareIds: Type.Optional(Type.Array(Id, { minItems: 1 })),
+    /** vehicles with at least one ECU running one of these images (last known configuration) */
+    installed: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1 })),
+    /** vehicles whose RXSWIN is one of these (needs the SUMS RXSWIN register: refused for now) */
+    rxswins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1 })),
+    vins: Type.Optional(Type.Array(Vin, { minItems: 1, maxItems: 1_000_000 })),
+  }, { additionalProperties: false }),
+  groups: Type.Array(RolloutGroup, { minItems: 1, maxItems: 100 }),
+  /** percent of a group's eligible vehicles that must succeed before the next group starts */
+  successThreshold: Type.Number({ minimum: 0, maximum: 100 }),
+  /** percent of a group's eligible vehicles failing (failed or rolled back) that pauses the campaign */
+  errorThreshold: Type.Number({ minimum: 0, maximum: 100 }),
+  schedule: Type.Optional(Type.Object({
+    /** nothing is released before (RFC 3339) */
+    startAt: Type.Optional(Type.String({ format: 'date-time' })),
+    /** release only inside one of these windows, in the vehicle's time zone (none: any time) */
+    windows: Type.Optional(Type.Array(MaintenanceWindow, { maxItems: 50 })),
+    /** IANA time zone for vehicles that have none; default UTC */
+    defaultTimeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  }, { additionalProperties: false })),
+  action: Type.Union([Type.Literal('soft'), Type.Literal('forced'), Type.Literal('download-only')], { description: 'soft: needs user consent; forced: safety recall (still obeys the preconditions); download-only' }),
+  preconditions: Type.Optional(Type.Object({
+    minBatteryPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+    stationary: Type.Optional(Type.Boolean()),
+    parked: Type.Optional(Type.Boolean()),
+  }, { additionalProperties: false })),
+  userInfo: Type.Optional(Type.Object({
+    expectedDurationSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+    unavailableFunctions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 50 })),
+  }, { additionalProperties: false })),
+  /** RFC 3339; after it the campaign finishes and what was not released is withdrawn */
+  expiresAt: Type.String({ format: 'date-time' }),
+  /** RXSWINs (type-approved systems) this update changes, as declared by its author */
+  rxswinImpact: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 100 })),
+}, { additionalProperties: false });
+export type CampaignSpec = Static<typeof CampaignSpec>;
+
+/** What the vehicle shows and checks (Director target custom.campaign, vehicle/src/primary/campaign.ts). */
+export interface CampaignUserInfo {
+  readonly id: string;
+  readonly purpose: string;
+  readonly expectedDurationSeconds: number;
+  readonly unavailableFunctions: readonly string[];
+  readonly minBatteryPercent: number;
+  readonly forced: boolean;
+  readonly downloadOnly: boolean;
+}
+
+export function userInfoOf(id: string, spec: CampaignSpec): CampaignUserInfo {
+  return {
+    id,
+    purpose: spec.purpose,
+    expectedDurationSeconds: spec.userInfo?.expectedDurationSeconds ?? 900,
+    unavailableFunctions: spec.userInfo?.unavailableFunctions ?? ['driving'],
+    minBatteryPercent: spec.preconditions?.minBatteryPercent ?? 50,
+    forced: spec.action === 'forced',
+    downloadOnly: spec.action === 'download-only',
+  };
+}
+
+export function parseSpec(json: string): CampaignSpec {
+  return JSON.parse(json) as CampaignSpec;
+}

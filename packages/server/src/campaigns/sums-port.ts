@@ -1,0 +1,34 @@
+/**
+ * The seam to the R156 software-update-management half (src/sums/): compatibility of an update
+ * package with each vehicle's last known configuration (R156 7.1.1.4: checked before release;
+ * incompatible vehicles are never offered it) and whether it touches type-approved systems
+ * (7.1.1.5: then a technical service approves it). Campaign code calls only this interface.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { checkCompatibility } from '../sums/compatibility.js';
+import { impactOf } from '../sums/impact.js';
+import type { UpdatePackage } from '../sums/types.js';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export interface Compatibility {
+  readonly compatible: string[];
+  readonly incompatible: Array<{ vin: string; reason: string }>;
+}
+
+export interface Impact {
+  readonly touchesTypeApproved: boolean;
+  readonly rxswins: string[];
+}
+
+export interface SumsPort {
+  checkCompatibility(q: Q, vins: readonly string[], pkg: UpdatePackage): Promise<Compatibility>;
+  impactOf(q: Q, pkg: UpdatePackage): Promise<Impact>;
+}
+
+const SUMS: SumsPort = { checkCompatibility, impactOf };
+
+export function sumsPort(): SumsPort {
+  return SUMS;
+}

@@ -1,0 +1,1 @@
+export interface UpdatePackage { readonly images: Readonly<Record<string, string>> }

@@ -1,0 +1,308 @@
+/**
+ * The Backend port over HTTP (docs/SERVER-API.md device API), with Node's global fetch:
+ * - every request is signed with the Primary ECU's registered key (RFC 9421 HTTP Message
+ *   Signatures, fresh nonce, created = now; RFC 9530 Content-Digest for bodies) via
+ *   @reflash/metadata signRequest, and only for this backend's own server origin;
+ * - metadata Fetchers for the Director (`/repo/director/{vin}/`) and the Image repository
+ *   (`/repo/image/`), bounded by the size limit every download states (never buffered past it);
+ * - images streamed (`GET /repo/image/targets/<dir>/<sha256>.<name>`, Range `bytes=N-` when
+ *   resuming; 206 resumes, 200 restarts): the body is handed to the Primary chunk by chunk and the
+ *   connection is dropped when the Primary stops reading (primary/download.ts bounds and hashes);
+ * - an inactivity timeout on every exchange (no headers or no body bytes for `timeoutMs`).
+ * Network failures and non-2xx statuses are FetchError (a DownloadError: the Primary retries).
+ */
+import type { KeyObject } from 'node:crypto';
+import { DownloadLengthError, FetchError, UsageError, expectObject, parseJSON, signRequest } from '@reflash/metadata';
+import type { VehicleManifest } from '@reflash/metadata';
+import type { Fetcher } from '@reflash/verify';
+import type { ImageInfo } from '../digest.js';
+import type { Backend, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, UpdateReport } from '../primary/ports.js';
+
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/** Largest answer to a manifest upload or an event. */
+const MAX_ANSWER = 64 * 1024;
+
+/** Outcomes reported to the server as installation failures (POST /device/v1/events). */
+const FAILED_OUTCOMES: ReadonlySet<UpdateReport['outcome']> = new Set(['rolled-back', 'rejected', 'blocked', 'stuck']);
+
+export interface RequestInfo {
+  readonly method: string;
+  /** path and query */
+  readonly path: string;
+  /** HTTP status, 0 when there was no answer */
+  readonly status: number;
+}
+
+export interface HttpBackendOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly serverUrl: string;
+  readonly vin: string;
+  /** TUF key id of the Primary ECU's registered key */
+  readonly keyId: string;
+  /** the Primary ECU's private key (ed25519 or ECDSA P-256) */
+  readonly privateKey: KeyObject;
+  /** clock for `created` (ms); default Date.now */
+  readonly now?: () => number;
+  /** inactivity timeout per exchange (ms) */
+  readonly timeoutMs?: number;
+  /** called once per request (its answer's status), e.g. to count requests */
+  readonly onRequest?: (info: RequestInfo) => void;
+}
+
+class Timeout extends Error {}
+
+function normaliseBaseUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (err) {
+    throw new UsageError(`not a URL: ${url}`, { cause: err });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`the server URL must be http(s): ${url}`);
+  return u.href.replace(/\/+$/, '');
+}
+
+/** `dir/<sha256>.<name>` with each path segment percent-encoded (consistent snapshot name). */
+export function hashPrefixedPath(image: ImageInfo): string {
+  const sha = image.hashes['sha256'];
+  const hash = sha === undefined ? image.hashes['sha512'] : sha;
+  if (hash === undefined) throw new UsageError(`${image.filepath}: no sha256 or sha512 to name the download`);
+  const parts = image.filepath.split('/');
+  const name = parts.pop()!;
+  return [...parts, `${hash}.${name}`].map((s) => encodeURIComponent(s)).join('/');
+}
+
+interface Open {
+  readonly res: Response;
+  /** re-arm the inactivity timer (each body chunk) */
+  readonly arm: () => void;
+  /** stop the timer; drop the connection unless the body was read to its end */
+  readonly done: (readAll?: boolean) => void;
+  readonly failed: (err: unknown) => Error;
+}
+
+export class HttpBackend implements Backend {
+  readonly serverUrl: string;
+  readonly vin: string;
+  readonly directorBaseUrl: string;
+  readonly imageBaseUrl: string;
+  readonly directorFetcher: Fetcher;
+  readonly imageFetcher: Fetcher;
+  readonly #keyId: string;
+  readonly #privateKey: KeyObject;
+  readonly #now: () => number;
+  readonly #timeoutMs: number;
+  readonly #origin: string;
+  readonly #onRequest: ((info: RequestInfo) => void) | undefined;
+
+  constructor(opts: HttpBackendOptions) {
+    if (opts.privateKey.type !== 'private') throw new UsageError('HttpBackend needs the Primary\'s private key');
+    this.serverUrl = normaliseBaseUrl(opts.serverUrl);
+    this.vin = opts.vin;
+    this.#keyId = opts.keyId;
+    this.#privateKey = opts.privateKey;
+    this.#now = opts.now ?? Date.now;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+    this.#origin = new URL(this.serverUrl).origin;
+    this.#onRequest = opts.onRequest;
+    this.directorBaseUrl = `${this.serverUrl}/repo/director/${encodeURIComponent(opts.vin)}/`;
+    this.imageBaseUrl = `${this.serverUrl}/repo/image/`;
+    const fetcher: Fetcher = { fetch: (url, maxLength) => this.#fetchBytes('GET', url, undefined, maxLength) };
+    this.directorFetcher = fetcher;
+    this.imageFetcher = fetcher;
+  }
+
+  /** Open a signed request; the caller reads the body (or not) and then calls done(). */
+  async #open(method: string, url: string, body: Uint8Array | undefined, extraHeaders: Readonly<Record<string, string>> = {}): Promise<Open> {
+    const u = new URL(url);
+    if (u.origin !== this.#origin) throw new UsageError(`${url} is not on ${this.#origin}: the vehicle key signs only for its own server`);
+    const path = `${u.pathname}${u.search}`;
+    const sig = signRequest({ method, url: path, body, keyid: this.#keyId, privateKey: this.#privateKey, nowSeconds: Math.floor(this.#now() / 1000) });
+    const headers: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'reflash-vehicle', ...sig, ...extraHeaders };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const controller = new AbortController();
+    let idle: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => controller.abort(new Timeout(`no progress for ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    };
+    const failed = (err: unknown): Error => {
+      if (err instanceof FetchError || err instanceof DownloadLengthError || err instanceof UsageError) return err;
+      const reason: unknown = controller.signal.reason;
+      const msg = controller.signal.aborted && reason instanceof Timeout
+        ? reason.message
+        : err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+      return new FetchError(0, `${method} ${path}: ${msg}`, { cause: err });
+    };
+    arm();
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, signal: controller.signal, redirect: 'error', ...(body === undefined ? {} : { body }) });
+    } catch (err) {
+      clearTimeout(idle);
+      this.#onRequest?.({ method, path, status: 0 });
+      throw failed(err);
+    }
+    this.#onRequest?.({ method, path, status: res.status });
+    let finished = false;
+    const done = (readAll = false): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(idle);
+      // Not read to the end (error, or the consumer stopped): drop the connection.
+      if (!readAll) controller.abort(new Error('request abandoned'));
+    };
+    return { res, arm, done, failed };
+  }
+
+  /** A bounded, buffered exchange (metadata and small JSON answers). */
+  async #fetchBytes(method: string, url: string, body: Uint8Array | undefined, maxLength: number): Promise<Uint8Array> {
+    const o = await this.#open(method, url, body);
+    try {
+      const announced = o.res.headers.get('content-length');
+      if (o.res.status >= 200 && o.res.status <= 299 && announced !== null && /^\d+$/.test(announced) && Number(announced) > maxLength) {
+        throw new DownloadLengthError(`${url}: ${announced} bytes, more than the limit of ${maxLength}`);
+      }
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      let readAll = o.res.body === null;
+      if (o.res.body !== null) {
+        const reader = o.res.body.getReader();
+        for (;;) {
+          o.arm();
+          let r: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+          try {
+            r = await reader.read();
+          } catch (err) {
+            throw o.failed(err);
+          }
+          if (r.done) {
+            readAll = true;
+            break;
+          }
+          total += r.value.byteLength;
+          // Error answers are read only for their (small) message.
+          if (total > maxLength) {
+            if (o.res.status < 200 || o.res.status > 299) break;
+            throw new DownloadLengthError(`${url}: more than the limit of ${maxLength} bytes`);
+          }
+          chunks.push(r.value);
+        }
+      }
+      o.done(readAll);
+      const bytes = Buffer.concat(chunks);
+      if (o.res.status < 200 || o.res.status > 299) throw new FetchError(o.res.status, `${method} ${url}: HTTP ${o.res.status}${errorText(bytes)}`);
+      return bytes;
+    } finally {
+      o.done();
+    }
+  }
+
+  /** PUT /device/v1/manifest: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1). */
+  async sendManifest(manifest: VehicleManifest): Promise<ManifestAnswer> {
+    const body = Buffer.from(JSON.stringify(manifest.toJSON()), 'utf8');
+    const bytes = await this.#fetchBytes('PUT', `${this.serverUrl}/device/v1/manifest`, body, MAX_ANSWER);
+    let o: Record<string, unknown>;
+    try {
+      o = expectObject(parseJSON(bytes, 'manifest answer'), 'answer');
+    } catch (err) {
+      throw new FetchError(200, `PUT /device/v1/manifest: unreadable answer: ${(err as Error).message}`, { cause: err });
+    }
+    const v = o['directorTargetsVersion'];
+    const nonce = o['nonce'];
+    const receipts = parseReceipts(o['receipts']);
+    return {
+      ...(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? { directorTargetsVersion: v } : {}),
+      ...(typeof nonce === 'string' ? { nonce } : {}),
+      ...(receipts.length > 0 ? { receipts } : {}),
+    };
+  }
+
+  /**
+   * GET the image from `resumeFrom` (Range), streamed. 206 must name the range asked for; 200 is
+   * the whole image (start 0); anything else is a FetchError with the status.
+   */
+  async downloadImage(image: ImageInfo, request: ImageRequest): Promise<ImageResponse> {
+    const url = `${this.imageBaseUrl}targets/${hashPrefixedPath(image)}`;
+    const o = await this.#open('GET', url, undefined, request.resumeFrom > 0 ? { range: `bytes=${request.resumeFrom}-` } : {});
+    let start: number;
+    try {
+      if (o.res.status === 206) {
+        const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(o.res.headers.get('content-range') ?? '');
+        if (m === null || Number(m[1]) !== request.resumeFrom) throw new FetchError(206, `${url}: asked from byte ${request.resumeFrom}, got ${o.res.headers.get('content-range') ?? 'no Content-Range'}`);
+        start = request.resumeFrom;
+      } else if (o.res.status === 200) {
+        start = 0;
+      } else {
+        throw new FetchError(o.res.status, `GET ${url}: HTTP ${o.res.status}`);
+      }
+    } catch (err) {
+      o.done();
+      throw err;
+    }
+    const res = o.res;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      if (res.body === null) {
+        o.done();
+        return;
+      }
+      const reader = res.body.getReader();
+      try {
+        for (;;) {
+          o.arm();
+          let r: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+          try {
+            r = await reader.read();
+          } catch (err) {
+            throw o.failed(err);
+          }
+          if (r.done) {
+            o.done(true);
+            return;
+          }
+          yield r.value;
+        }
+      } finally {
+        o.done();
+      }
+    }
+    return { start, body: body() };
+  }
+
+  /**
+   * The result of a cycle: a failed bundle is reported per ECU (POST /device/v1/events) so the
+   * server marks the assignment failed; success shows in the next manifest.
+   */
+  async report(report: UpdateReport): Promise<void> {
+    if (!FAILED_OUTCOMES.has(report.outcome)) return;
+    const reason = `${report.outcome}${report.code === undefined ? '' : ` ${report.code}`}${report.reason === undefined ? '' : `: ${report.reason}`}`.slice(0, 1000);
+    for (const e of report.ecus) {
+      const body = Buffer.from(JSON.stringify({ ecuSerial: e.ecuSerial, filename: e.filepath, status: 'failed', reason }), 'utf8');
+      await this.#fetchBytes('POST', `${this.serverUrl}/device/v1/events`, body, MAX_ANSWER);
+    }
+  }
+}
+
+function errorText(bytes: Uint8Array): string {
+  try {
+    const e = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { error?: { code?: string; message?: string } }).error;
+    return e === undefined ? '' : ` ${e.code ?? ''}: ${e.message ?? ''}`;
+  } catch {
+    return '';
+  }
+}
+
+/** Receipts in a check-in answer: at most 256, each well-formed and at most 64 KiB; others are ignored. */
+function parseReceipts(v: unknown): LogReceipt[] {
+  if (!Array.isArray(v)) return [];
+  const out: LogReceipt[] = [];
+  for (const r of v.slice(0, 256)) {
+    if (typeof r !== 'object' || r === null) continue;
+    const { ecuSerial, index, receipt } = r as Record<string, unknown>;
+    if (typeof ecuSerial !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(ecuSerial)) continue;
+    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) continue;
+    if (typeof receipt !== 'string' || receipt.length > 65_536 || !receipt.startsWith('c2sp.org/tlog-proof@v1\n')) continue;
+    out.push({ ecuSerial, index, receipt });
+  }
+  return out;
+}

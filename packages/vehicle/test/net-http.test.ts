@@ -1,0 +1,130 @@
+/**
+ * HttpBackend against a real server over HTTP (startServer, port 0, SQLite in a temp folder):
+ * one vehicle is updated end to end with the same Primary as in the other tests (full
+ * verification, signed requests, streamed download, A/B install), including a connection
+ * dropped in the middle of a download that the Primary resumes with HTTP Range (206); the
+ * server then marks the assignments installed. Also: Range answers, a 404, an oversized file.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DownloadLengthError, FetchError, TargetFile } from '@reflash/metadata';
+import { HttpBackend } from '../src/net/http-backend.js';
+import { Primary } from '../src/primary/primary.js';
+import { keptReceipts } from '../src/primary/receipts.js';
+import { parseReceipt, parseVerifierKey, verifyReceipt } from '@reflash/log';
+import type { Backend, ImageRequest, ImageResponse } from '../src/primary/ports.js';
+import type { ImageInfo } from '../src/digest.js';
+import { FakeHmi, FakeSignals } from './support/fakes.js';
+import { LiveServer, liveEcus } from './support/live-server.js';
+import { TEST_CONFIG } from './support/vehicle.js';
+
+const IMAGE_BYTES = 300 * 1024;
+
+/** Cuts the first transfer after `cutAt` bytes (the HTTP connection is dropped); records requests. */
+class DroppingBackend implements Backend {
+  readonly requests: Array<{ path: string; resumeFrom: number; start: number }> = [];
+  #dropped = false;
+  constructor(readonly inner: HttpBackend, readonly cutAt: number) {}
+  get directorBaseUrl(): string { return this.inner.directorBaseUrl; }
+  get imageBaseUrl(): string { return this.inner.imageBaseUrl; }
+  get directorFetcher(): Backend['directorFetcher'] { return this.inner.directorFetcher; }
+  get imageFetcher(): Backend['imageFetcher'] { return this.inner.imageFetcher; }
+  sendManifest: Backend['sendManifest'] = (m) => this.inner.sendManifest(m);
+  report: Backend['report'] = (r) => this.inner.report(r);
+  async downloadImage(image: ImageInfo, req: ImageRequest): Promise<ImageResponse> {
+    const res = await this.inner.downloadImage(image, req);
+    this.requests.push({ path: image.filepath, resumeFrom: req.resumeFrom, start: res.start });
+    if (this.#dropped) return res;
+    this.#dropped = true;
+    const cutAt = this.cutAt;
+    async function* cut(): AsyncGenerator<Uint8Array> {
+      let n = 0;
+      for await (const c of res.body) {
+        if (n + c.byteLength >= cutAt) {
+          yield c.subarray(0, cutAt - n);
+          throw new FetchError(0, 'connection dropped (test)');
+        }
+        n += c.byteLength;
+        yield c;
+      }
+    }
+    return { start: res.start, body: cut() };
+  }
+}
+
+void describe('HttpBackend against a real server', () => {
+  let live: LiveServer;
+  let dir: string;
+  const VIN = 'NET-0001';
+  const ecus = liveEcus(VIN, 'net', 2, IMAGE_BYTES);
+
+  before(async () => {
+    live = await LiveServer.start();
+    dir = await mkdtemp(join(tmpdir(), 'reflash-net-'));
+    await live.publish(ecus);
+  });
+  after(async () => {
+    await live.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  void it('updates a vehicle over HTTP; a dropped download resumes with Range (206)', async () => {
+    const v = await live.vehicle(join(dir, 'v1'), VIN, ecus);
+    const gateway = v.ecus[0]!;
+    const seen: number[] = [];
+    const http = new HttpBackend({ serverUrl: live.url, vin: VIN, keyId: gateway.signer.keyId, privateKey: gateway.signer.privateKey, onRequest: (r) => seen.push(r.status) });
+    const backend = new DroppingBackend(http, 100_000);
+    const primary = await Primary.open({
+      dir: v.primaryDir, vin: VIN, primaryEcuSerial: gateway.serial, signer: gateway.signer, ecus: v.ecus, backend,
+      signals: new FakeSignals(), hmi: new FakeHmi(), config: TEST_CONFIG, sleep: () => Promise.resolve(),
+    });
+    const r = await primary.runCycle();
+    assert.equal(r.outcome, 'success', JSON.stringify(r.record.outcome));
+    for (const [i, e] of v.ecus.entries()) assert.equal(e.running.image?.filepath, ecus[i]!.v2.path);
+    // The first transfer was cut at 100 000 bytes; the next request resumed there and got 206.
+    const first = backend.requests[0]!;
+    const resumed = backend.requests[1]!;
+    assert.equal(first.resumeFrom, 0);
+    assert.deepEqual({ path: resumed.path, resumeFrom: resumed.resumeFrom, start: resumed.start }, { path: first.path, resumeFrom: 100_000, start: 100_000 });
+    assert.ok(seen.includes(206), `statuses ${seen.join(',')}`);
+    // The next check-in reports the new images: the server completes the assignments.
+    assert.equal((await primary.runCycle()).outcome, 'no-update');
+    const a = await live.json('GET', `/api/v1/assignments?vin=${VIN}`) as { assignments: Array<{ status: string }> };
+    assert.deepEqual(a.assignments.map((x) => x.status), ['installed', 'installed']);
+    // The check-in answer carried one accountability-log receipt per updated ECU; the Primary kept
+    // them, and each verifies offline with only the log's public key.
+    const kept = await keptReceipts(v.primaryDir);
+    assert.equal(kept.size, ecus.length);
+    const audit = live.server.ctx.audit;
+    for (const [name, text] of kept) {
+      const parsed = parseReceipt(text);
+      assert.ok(parsed.extra !== undefined, name);
+      const ok = verifyReceipt(text, parsed.extra, { origin: audit.origin, verifiers: [parseVerifierKey(audit.verifierKey)] });
+      assert.equal(`${ok.index}-`, name.slice(0, name.indexOf('-') + 1));
+    }
+  });
+
+  void it('fetchers: 404 for a missing file, DownloadLengthError past the limit; Range answers', async () => {
+    const signer = (await live.vehicle(join(dir, 'v2'), 'NET-0002', liveEcus('NET-0002', 'net', 1, IMAGE_BYTES))).ecus[0]!.signer;
+    const http = new HttpBackend({ serverUrl: live.url, vin: 'NET-0002', keyId: signer.keyId, privateKey: signer.privateKey });
+    await assert.rejects(http.directorFetcher.fetch(`${http.directorBaseUrl}99.root.json`, 1 << 20), (e: unknown) => e instanceof FetchError && e.status === 404);
+    await assert.rejects(http.imageFetcher.fetch(`${http.imageBaseUrl}1.root.json`, 10), DownloadLengthError);
+    const tf = TargetFile.fromData(ecus[0]!.v2.path, ecus[0]!.v2.data);
+    const info = { filepath: tf.path, length: tf.length, hashes: tf.hashes };
+    const res = await http.downloadImage(info, { resumeFrom: IMAGE_BYTES - 10 });
+    assert.equal(res.start, IMAGE_BYTES - 10);
+    const chunks: Uint8Array[] = [];
+    for await (const c of res.body) chunks.push(c);
+    assert.deepEqual(Buffer.concat(chunks), ecus[0]!.v2.data.subarray(IMAGE_BYTES - 10));
+    await assert.rejects(http.downloadImage(info, { resumeFrom: IMAGE_BYTES + 1 }), (e: unknown) => e instanceof FetchError && e.status === 416);
+    // Stopping early drops the connection without an error.
+    const whole = await http.downloadImage(info, { resumeFrom: 0 });
+    for await (const c of whole.body) {
+      assert.ok(c.byteLength > 0);
+      break;
+    }
+  });
+});
