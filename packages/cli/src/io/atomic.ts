@@ -4,26 +4,14 @@
  * power cut. A reader sees the old file or the new one, never a mix; a failed write leaves the
  * destination untouched and no temp file behind.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { UsageError } from '@reflash/metadata';
+import { fsyncDir, tempPathFor } from '@reflash/vehicle/io/atomic';
 
-/** Temp files are hidden and end in `.tmp` so they are easy to recognise (and to clean up). */
-export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-}
-
-/** fsync a directory, so that a rename (or unlink) in it is durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+// One implementation of temp naming and directory fsync, shared with the vehicle's state files.
+export { fsyncDir, tempPathFor };
 
 /** A file written in chunks and then committed atomically (or aborted without a trace). */
 export class AtomicFile {
