@@ -6,6 +6,7 @@
  */
 import { DownloadLengthError, FetchError } from '@reflash/metadata';
 import { ApiClientError, errorFromResponse } from './errors.js';
+import { concat } from '../io/http-fetcher.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Largest JSON answer an admin request reads (metadata with 100k targets is ~33 MiB). */
@@ -31,16 +32,6 @@ export interface HttpResponse {
   readonly body: Uint8Array;
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 /**
  * Send a request and read the whole (bounded) answer, whatever its status. Network failures

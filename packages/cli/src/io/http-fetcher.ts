@@ -29,7 +29,8 @@ export interface StreamingFetcher extends Fetcher {
 
 class Timeout extends Error {}
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+/** The chunks of a body as one byte array (no copy for a single chunk). */
+export function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let at = 0;

@@ -15,13 +15,19 @@ import { isErrno } from './json-file.js';
 
 const VERSIONED_ROOT = /^(\d+)\.root\.json$/;
 
-export class FileMetadataStore implements MetadataStore {
+/**
+ * The verify package's MetadataStore over a directory: trusted metadata as `<role>.json`
+ * (unversioned names; the caller passes the role already encoded, e.g. via encodeRole), atomic
+ * writes. This is exactly what the TUF conformance client keeps (the `tuf-client` command).
+ */
+export class FsStore implements MetadataStore {
   readonly dir: string;
 
   constructor(dir: string) {
     this.dir = dir;
   }
 
+  /** The file for a role; the name must already be encoded (no path separators). */
   pathFor(role: string): string {
     if (role === '' || role === '.' || role === '..' || /[/\\\0]/.test(role)) {
       throw new UsageError(`role name ${JSON.stringify(role)} is not a safe file name (encode it first)`);
@@ -39,23 +45,32 @@ export class FileMetadataStore implements MetadataStore {
   }
 
   async save(role: string, bytes: Uint8Array): Promise<void> {
+    const path = this.pathFor(role);
     await mkdir(this.dir, { recursive: true });
-    if (role === 'root') {
-      // The root chain history, for Secondaries that trust an older root.
-      const version = Metadata.fromBytes(bytes, 'root').signed.version;
-      await writeFileAtomic(join(this.dir, `${version}.root.json`), bytes);
-    }
-    await writeFileAtomic(this.pathFor(role), bytes);
+    await writeFileAtomic(path, bytes);
   }
 
   async remove(role: string): Promise<void> {
     try {
       await unlink(this.pathFor(role));
     } catch (err) {
-      // Already absent is the wanted state; anything else is an error.
+      // Already absent is the wanted state; anything else (permissions, a directory) is an error.
       if (isErrno(err, 'ENOENT')) return;
       throw err;
     }
+  }
+}
+
+/** An FsStore that also keeps every trusted root version as `N.root.json` (see the file comment). */
+export class FileMetadataStore extends FsStore {
+  override async save(role: string, bytes: Uint8Array): Promise<void> {
+    if (role === 'root') {
+      await mkdir(this.dir, { recursive: true });
+      // The root chain history, for Secondaries that trust an older root.
+      const version = Metadata.fromBytes(bytes, 'root').signed.version;
+      await writeFileAtomic(join(this.dir, `${version}.root.json`), bytes);
+    }
+    await super.save(role, bytes);
   }
 
   /**
