@@ -50,6 +50,21 @@ void describe('reflash campaign', () => {
     assert.equal(out.lines.length, 5);
   });
 
+  void it('--rxswin and --rxswin-under add RXSWIN target entries to the definition (UN R156 7.1.1.b/d)', async () => {
+    seen.length = 0;
+    const file = join(dir, 'rx.json');
+    writeFileSync(file, JSON.stringify({ purpose: 'Brake fix', target: { models: ['M1'], rxswins: ['R13H-M1-0001'] } }));
+    await createCampaignCommand(client(), file, captureOutput(), { rxswin: ['R13H-M1-0002'], rxswinUnder: ['R79', 'R13-H=R13H-M1-0003'] });
+    assert.deepEqual(JSON.parse(seen[0]!.body), {
+      purpose: 'Brake fix',
+      target: { models: ['M1'], rxswins: ['R13H-M1-0001', 'R13H-M1-0002', { regulation: 'R79' }, { regulation: 'R13-H', rxswin: 'R13H-M1-0003' }] },
+    });
+    seen.length = 0;
+    await assert.rejects(createCampaignCommand(client(), file, captureOutput(), { rxswinUnder: ['=R13H-M1-0003'] }), UsageError);
+    await assert.rejects(createCampaignCommand(client(), file, captureOutput(), { rxswin: ['R13 H'] }), UsageError);
+    assert.equal(seen.length, 0);
+  });
+
   void it('refuses a malformed id or an unreadable file before sending anything', async () => {
     seen.length = 0;
     const out = captureOutput();

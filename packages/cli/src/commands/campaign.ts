@@ -1,7 +1,9 @@
 /**
  * `reflash campaign create|list|show|approve|start|pause|resume|cancel|progress`: software update
  * campaigns (server routes /api/v1/campaigns, docs/SERVER-API.md "Campaigns"). `create` reads the
- * campaign definition from a JSON file; approval must come from another operator than the creator.
+ * campaign definition from a JSON file; `--rxswin` / `--rxswin-under` add entries to its RXSWIN
+ * target filter (UN R156 7.1.1.b/d: vehicles whose current RXSWIN set includes one of them);
+ * approval must come from another operator than the creator.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -27,12 +29,48 @@ function print(out: Output, v: unknown): unknown {
   return v;
 }
 
-export async function createCampaignCommand(client: AdminClient, file: string, out: Output): Promise<unknown> {
+/** One entry of target.rxswins: an RXSWIN, or `{regulation, rxswin?}`. */
+export type RxswinTarget = string | { regulation: string; rxswin?: string };
+
+export interface TargetOptions {
+  /** `--rxswin RXSWIN`: vehicles currently at this RXSWIN (any regulation) */
+  readonly rxswin?: readonly string[];
+  /** `--rxswin-under REGULATION[=RXSWIN]`: any known RXSWIN under the regulation, or exactly RXSWIN under it */
+  readonly rxswinUnder?: readonly string[];
+}
+
+const NAME = /^[^\s=]{1,256}$/;
+
+/** The RXSWIN target entries the options name (UsageError for a malformed one). */
+export function rxswinTargets(o: TargetOptions): RxswinTarget[] {
+  const out: RxswinTarget[] = [];
+  for (const r of o.rxswin ?? []) {
+    if (!NAME.test(r)) throw new UsageError(`--rxswin ${JSON.stringify(r)}: expected an RXSWIN (no spaces, no '=')`);
+    out.push(r);
+  }
+  for (const u of o.rxswinUnder ?? []) {
+    const eq = u.indexOf('=');
+    const [regulation, rxswin] = eq < 0 ? [u, undefined] : [u.slice(0, eq), u.slice(eq + 1)];
+    if (!NAME.test(regulation) || (rxswin !== undefined && !NAME.test(rxswin))) throw new UsageError(`--rxswin-under ${JSON.stringify(u)}: expected REGULATION or REGULATION=RXSWIN`);
+    out.push(rxswin === undefined ? { regulation } : { regulation, rxswin });
+  }
+  return out;
+}
+
+export async function createCampaignCommand(client: AdminClient, file: string, out: Output, target: TargetOptions = {}): Promise<unknown> {
+  const extra = rxswinTargets(target);
   let spec: unknown;
   try {
     spec = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`--file ${file}: ${(err as Error).message}`);
+  }
+  if (extra.length > 0) {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new UsageError(`--file ${file}: not a campaign definition (JSON object)`);
+    const s = spec as Record<string, unknown>;
+    const t = typeof s['target'] === 'object' && s['target'] !== null && !Array.isArray(s['target']) ? s['target'] as Record<string, unknown> : {};
+    const have = Array.isArray(t['rxswins']) ? t['rxswins'] as unknown[] : [];
+    spec = { ...s, target: { ...t, rxswins: [...have, ...extra] } };
   }
   return print(out, await client.json('POST', '/api/v1/campaigns', spec));
 }
@@ -48,9 +86,13 @@ export async function campaignGetCommand(client: AdminClient, id: string | undef
 
 export function registerCampaign(program: Command): void {
   const campaign = program.command('campaign').description('software update campaigns: create, approve (second person), start, pause, resume, cancel, watch');
-  const create = campaign.command('create').requiredOption('--file <campaign.json>', 'the campaign definition (JSON)').description('create a draft campaign');
-  addServerOptions(create).action(async (o: ServerOptions & { file: string }) => {
-    await createCampaignCommand(await adminClientFrom(o, process.env), o.file, CONSOLE);
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  const create = campaign.command('create').requiredOption('--file <campaign.json>', 'the campaign definition (JSON)')
+    .option('--rxswin <rxswin>', 'target vehicles whose current RXSWIN set includes this RXSWIN (repeatable; added to target.rxswins)', collect)
+    .option('--rxswin-under <regulation[=rxswin]>', 'target vehicles with a known RXSWIN under the regulation, or exactly RXSWIN under it (repeatable)', collect)
+    .description('create a draft campaign');
+  addServerOptions(create).action(async (o: ServerOptions & TargetOptions & { file: string }) => {
+    await createCampaignCommand(await adminClientFrom(o, process.env), o.file, CONSOLE, o);
   });
   const list = campaign.command('list').option('--status <status>', 'draft | approved | running | paused | finished | cancelled').description('list campaigns');
   addServerOptions(list).action(async (o: ServerOptions & { status?: string }) => {

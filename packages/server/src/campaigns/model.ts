@@ -13,24 +13,32 @@ export const CAMPAIGN_STATUSES = ['draft', 'approved', 'running', 'paused', 'fin
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
 /**
- * Per-vehicle campaign states. 'queued': in a rollout group not started yet; 'cancelled': the
- * campaign was cancelled (or expired) before the vehicle started.
+ * Per-vehicle campaign states. 'queued': in a rollout group not started yet; 'deferred': in a
+ * started group, but another running campaign (or a direct assignment) still has one of the
+ * ECUs this campaign updates: enrolled by the tick once that one is done for the vehicle (never
+ * a silent cancellation of either, UN R156 §7.1.1.4 / §7.1.2: one known update per ECU at a
+ * time); 'downloaded': the end state of a download-only campaign (the images are on the
+ * vehicle, nothing was installed); 'cancelled': the campaign was cancelled (or expired) before
+ * the vehicle started.
  */
 export const VEHICLE_STATES = [
-  'queued', 'pending', 'downloading', 'awaiting-consent', 'waiting-preconditions', 'installing',
-  'succeeded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled',
+  'queued', 'deferred', 'pending', 'downloading', 'awaiting-consent', 'waiting-preconditions', 'installing',
+  'succeeded', 'downloaded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled',
 ] as const;
 export type VehicleState = (typeof VEHICLE_STATES)[number];
 
 /** The vehicle has not started: the campaign may still be withdrawn from it (cancel, pause). */
-export const NOT_STARTED: readonly VehicleState[] = ['queued', 'pending'];
+export const NOT_STARTED: readonly VehicleState[] = ['queued', 'deferred', 'pending'];
 /** The vehicle is working on it (a progress event arrived). */
 export const IN_PROGRESS: readonly VehicleState[] = ['downloading', 'awaiting-consent', 'waiting-preconditions', 'installing'];
-export const TERMINAL: readonly VehicleState[] = ['succeeded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled'];
+export const TERMINAL: readonly VehicleState[] = ['succeeded', 'downloaded', 'failed', 'rolled-back', 'declined', 'incompatible', 'cancelled'];
+/** The campaign reached its goal on the vehicle: installed, or (download-only) downloaded. */
+export const SUCCESSES: readonly VehicleState[] = ['succeeded', 'downloaded'];
 export const FAILURES: readonly VehicleState[] = ['failed', 'rolled-back'];
 
 const Id = Type.String({ pattern: '^[\\x21-\\x7e]{1,128}$' });
 const Vin = Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' });
+const RxswinId = Type.String({ minLength: 1, maxLength: 256 });
 const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
 
 export const MaintenanceWindow = Type.Object({
@@ -63,8 +71,16 @@ export const CampaignSpec = Type.Object({
     hardwareIds: Type.Optional(Type.Array(Id, { minItems: 1 })),
     /** vehicles with at least one ECU running one of these images (last known configuration) */
     installed: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1 })),
-    /** vehicles whose RXSWIN is one of these (needs the SUMS RXSWIN register: refused for now) */
-    rxswins: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1 })),
+    /**
+     * vehicles whose current RXSWIN set (derived from the last known configuration with the SUMS
+     * RXSWIN registry, src/sums/registry.ts; UN R156 7.1.1.b/d) includes one of these: an RXSWIN
+     * (under any regulation), or `{regulation, rxswin?}`: any known RXSWIN under that regulation,
+     * or exactly `rxswin` under it. Each must be registered (422 otherwise).
+     */
+    rxswins: Type.Optional(Type.Array(Type.Union([
+      RxswinId,
+      Type.Object({ regulation: Type.String({ minLength: 1, maxLength: 256 }), rxswin: Type.Optional(RxswinId) }, { additionalProperties: false }),
+    ]), { minItems: 1, maxItems: 100 })),
     vins: Type.Optional(Type.Array(Vin, { minItems: 1, maxItems: 1_000_000 })),
   }, { additionalProperties: false }),
   groups: Type.Array(RolloutGroup, { minItems: 1, maxItems: 100 }),

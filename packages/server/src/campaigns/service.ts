@@ -16,7 +16,7 @@ import { releaseCampaign } from './release.js';
 import type { Campaign } from './repo.js';
 import { getCampaign } from './repo.js';
 import { sumsPort } from './sums-port.js';
-import { checkGroups, splitGroups, targetVins } from './targeting.js';
+import { checkGroups, rxswinTarget, splitGroups, targetVins } from './targeting.js';
 import { validTimeZone } from './windows.js';
 import { addCounts } from './states.js';
 import { groupCounts } from './progress.js';
@@ -32,11 +32,11 @@ function validate(ctx: ServerContext, spec: CampaignSpec): void {
   if (startAt !== undefined && (Number.isNaN(Date.parse(startAt)) || Date.parse(startAt) >= expires)) throw new ApiError('CAMPAIGN_INVALID', 'schedule.startAt must be a time before expiresAt');
   const tz = spec.schedule?.defaultTimeZone;
   if (tz !== undefined && !validTimeZone(tz)) throw new ApiError('CAMPAIGN_INVALID', `schedule.defaultTimeZone: unknown time zone ${tz}`);
-  if (spec.target.rxswins !== undefined) throw new ApiError('CAMPAIGN_INVALID', 'target.rxswins: filtering on RXSWIN needs the SUMS RXSWIN register, not available yet');
 }
 
 export async function createCampaign(ctx: ServerContext, spec: CampaignSpec, by: string): Promise<Campaign> {
   validate(ctx, spec);
+  await rxswinTarget(ctx.db.kysely, spec);
   // Every image must be in the current signed Image repository for its hardware id (422 otherwise).
   await resolveImages(ctx, spec.images);
   const id = `cmp-${randomBytes(6).toString('hex')}`;
@@ -52,6 +52,7 @@ export async function createCampaign(ctx: ServerContext, spec: CampaignSpec, by:
 /** Replace the definition of a draft (an approval covers exactly what was approved). */
 export async function updateCampaign(ctx: ServerContext, id: string, spec: CampaignSpec): Promise<Campaign> {
   validate(ctx, spec);
+  await rxswinTarget(ctx.db.kysely, spec);
   await resolveImages(ctx, spec.images);
   const res = await ctx.db.kysely.updateTable('campaigns').set({ spec: JSON.stringify(spec), purpose: spec.purpose, updated_at: ctx.now() })
     .where('id', '=', id).where('status', '=', 'draft').executeTakeFirst();

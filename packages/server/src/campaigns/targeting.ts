@@ -4,16 +4,50 @@
  * campaign starts (campaign_vehicle_states rows, state 'queued').
  */
 import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { ServerContext } from '../context.js';
+import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors.js';
+import { UNKNOWN } from '../sums/registry.js';
+import type { RxswinCondition, RxswinSelector } from '../sums/registry.js';
 import type { CampaignSpec } from './model.js';
+import { sumsPort } from './sums-port.js';
 
 const CHUNK = 500;
+
+type RxswinTarget = NonNullable<CampaignSpec['target']['rxswins']>[number];
+
+export function rxswinSelector(x: RxswinTarget): RxswinSelector {
+  return typeof x === 'string' ? { rxswin: x } : { regulation: x.regulation, ...(x.rxswin === undefined ? {} : { rxswin: x.rxswin }) };
+}
+
+function describe(s: RxswinSelector): string {
+  return s.regulation === undefined ? `RXSWIN ${s.rxswin ?? ''}` : `${s.rxswin === undefined ? 'an RXSWIN' : `RXSWIN ${s.rxswin}`} under ${s.regulation}`;
+}
+
+/**
+ * The RXSWIN part of the target filter, or undefined when there is none. Refused
+ * (CAMPAIGN_INVALID, 422) when an entry names what the registry does not know: a typo would
+ * otherwise silently target nobody (UN R156 7.1.1.b: the registry is the reference).
+ */
+export async function rxswinTarget(q: Kysely<Database>, spec: CampaignSpec): Promise<RxswinCondition | undefined> {
+  const list = spec.target.rxswins;
+  if (list === undefined) return undefined;
+  const selectors = list.map(rxswinSelector);
+  // 'unknown' is what a vehicle matching no definition derives; it is not an RXSWIN.
+  const bogus = selectors.find((s) => s.rxswin === UNKNOWN);
+  if (bogus !== undefined) throw new ApiError('CAMPAIGN_INVALID', `target.rxswins: '${UNKNOWN}' is not an RXSWIN`);
+  const cond = await sumsPort().rxswinCondition(q, selectors);
+  if (cond.unmatched.length > 0) {
+    throw new ApiError('CAMPAIGN_INVALID', `target.rxswins: no ${cond.unmatched.map(describe).join(', no ')} in the RXSWIN registry`, { unmatched: cond.unmatched });
+  }
+  return cond;
+}
 
 /** VINs matching the campaign's target filter, sorted. */
 export async function targetVins(ctx: ServerContext, spec: CampaignSpec): Promise<string[]> {
   const t = spec.target;
-  if (t.rxswins !== undefined) throw new ApiError('CAMPAIGN_INVALID', 'target.rxswins: filtering on RXSWIN needs the SUMS RXSWIN register, not available yet');
+  const rx = await rxswinTarget(ctx.db.kysely, spec);
   const hardwareIds = t.hardwareIds ?? Object.keys(spec.images);
   const query = (vins: readonly string[] | undefined): Promise<Array<{ vin: string }>> => {
     let q = ctx.db.kysely.selectFrom('vehicles').select('vehicles.vin');
@@ -26,6 +60,7 @@ export async function targetVins(ctx: ServerContext, spec: CampaignSpec): Promis
       const installed = t.installed;
       q = q.where((eb) => eb.exists(eb.selectFrom('ecus').select('ecus.serial').whereRef('ecus.vin', '=', 'vehicles.vin').where('ecus.installed_filename', 'in', installed)));
     }
+    if (rx !== undefined) q = q.where(rx.where);
     return q.execute();
   };
   const out: string[] = [];
