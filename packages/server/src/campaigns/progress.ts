@@ -5,8 +5,10 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { VehicleState } from './model.js';
+import { ApiError } from '../errors.js';
+import type { CampaignStatus, VehicleState } from './model.js';
 import { VEHICLE_STATES } from './model.js';
+import { loadSpecs } from './repo.js';
 
 export type StateCounts = Record<VehicleState, number>;
 
@@ -64,4 +66,23 @@ export async function progressOf(q: Kysely<Database>, campaignId: string, groups
     groups: list,
     failureReasons: reasons,
   };
+}
+
+export interface CampaignProgress extends Progress {
+  readonly id: string;
+  readonly status: CampaignStatus;
+  readonly currentGroup: number;
+}
+
+/**
+ * What GET /api/v1/campaigns/{id}/progress answers (and bench/targeting.mjs times): the campaign
+ * row without its definition (a VIN-list target may be megabytes; the group count comes from the
+ * cached frozen definition), then the counters. CAMPAIGN_NOT_FOUND for an unknown id.
+ */
+export async function campaignProgress(q: Kysely<Database>, id: string): Promise<CampaignProgress> {
+  const row = await q.selectFrom('campaigns').select(['id', 'status', 'current_group']).where('id', '=', id).executeTakeFirst();
+  const spec = row === undefined ? undefined : (await loadSpecs(q, [row.id])).get(row.id);
+  if (row === undefined || spec === undefined) throw new ApiError('CAMPAIGN_NOT_FOUND', `no campaign ${id}`);
+  const p = await progressOf(q, row.id, spec.groups.length);
+  return { id: row.id, status: row.status as CampaignStatus, currentGroup: row.current_group, ...p };
 }

@@ -12,9 +12,9 @@ import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { CAMPAIGN_STATUSES, CampaignSpec, VEHICLE_STATES } from '../campaigns/model.js';
 import type { CampaignStatus, VehicleState } from '../campaigns/model.js';
-import { progressOf } from '../campaigns/progress.js';
+import { campaignProgress } from '../campaigns/progress.js';
 import type { Campaign } from '../campaigns/repo.js';
-import { getCampaign, loadSpecs, toCampaign } from '../campaigns/repo.js';
+import { getCampaign, toCampaign } from '../campaigns/repo.js';
 import { approveCampaign, cancelCampaign, createCampaign, pauseCampaign, resumeCampaign, startCampaign, updateCampaign } from '../campaigns/service.js';
 import { NullableTime, Time, iso } from './assignments.js';
 
@@ -27,9 +27,9 @@ const StatusSchema = Type.Union([
   Type.Literal('draft'), Type.Literal('approved'), Type.Literal('running'), Type.Literal('paused'), Type.Literal('finished'), Type.Literal('cancelled'),
 ], { description: CAMPAIGN_STATUSES.join(' | ') });
 const VehicleStateSchema = Type.Union([
-  Type.Literal('queued'), Type.Literal('pending'), Type.Literal('downloading'), Type.Literal('awaiting-consent'), Type.Literal('waiting-preconditions'),
-  Type.Literal('installing'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('rolled-back'), Type.Literal('declined'),
-  Type.Literal('incompatible'), Type.Literal('cancelled'),
+  Type.Literal('queued'), Type.Literal('deferred'), Type.Literal('pending'), Type.Literal('downloading'), Type.Literal('awaiting-consent'),
+  Type.Literal('waiting-preconditions'), Type.Literal('installing'), Type.Literal('succeeded'), Type.Literal('downloaded'), Type.Literal('failed'),
+  Type.Literal('rolled-back'), Type.Literal('declined'), Type.Literal('incompatible'), Type.Literal('cancelled'),
 ], { description: VEHICLE_STATES.join(' | ') });
 const Counts = Type.Record(Type.String(), Type.Integer(), { description: 'vehicles per state (every state listed)' });
 
@@ -166,14 +166,7 @@ export function campaignsPlugin(app: FastifyInstance, opts: { ctx: ServerContext
         }),
       },
     },
-  }, async (req) => {
-    // No full read of the definition (a VIN-list target may be large): its group count is cached.
-    const row = await ctx.db.kysely.selectFrom('campaigns').select(['id', 'status', 'current_group']).where('id', '=', req.params.id).executeTakeFirst();
-    const spec = row === undefined ? undefined : (await loadSpecs(ctx.db.kysely, [row.id])).get(row.id);
-    if (row === undefined || spec === undefined) throw new ApiError('CAMPAIGN_NOT_FOUND', `no campaign ${req.params.id}`);
-    const p = await progressOf(ctx.db.kysely, row.id, spec.groups.length);
-    return { id: row.id, status: row.status as CampaignStatus, currentGroup: row.current_group, ...p };
-  });
+  }, async (req) => campaignProgress(ctx.db.kysely, req.params.id));
 
   r.get('/api/v1/campaigns/:id/vehicles', {
     config: { auth: READ },
