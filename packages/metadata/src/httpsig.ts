@@ -9,7 +9,7 @@
  * Only the subset of RFC 8941 structured fields that these headers use is parsed.
  */
 import { createHash, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, VerifyKeyObjectInput } from 'node:crypto';
 import type { Key } from './keys.js';
 
 export const SIGNATURE_LABEL = 'sig1';
@@ -132,21 +132,42 @@ export function parseSignatureHeaders(input: string | undefined, signature: stri
 
 /** Verify a parsed signature with the registered key. The key's scheme must match `alg`. */
 export function verifyRequestSignature(parts: SignedRequestParts, params: SignatureParams, sig: Uint8Array, key: Key): boolean {
-  const ko = key.keyObject();
-  if (ko === null) return false;
-  if (parts.contentDigest !== undefined && !params.components.includes('content-digest')) return false;
-  let base: Buffer;
+  const args = requestVerifyArgs(parts, params, sig, key);
+  if (args === undefined) return false;
   try {
-    base = Buffer.from(signatureBase(parts, params), 'utf8');
-  } catch {
-    // A covered component is absent: the signature cannot be valid.
-    return false;
-  }
-  try {
-    if (params.alg === 'ed25519') return key.scheme === 'ed25519' && sig.length === 64 && cryptoVerify(null, base, ko, sig);
-    return key.scheme === 'ecdsa-sha2-nistp256' && sig.length === 64 && cryptoVerify('sha256', base, { key: ko, dsaEncoding: 'ieee-p1363' }, sig);
+    return cryptoVerify(args.algorithm, args.data, args.key, sig);
   } catch {
     // Structurally invalid signature bytes: a failed verification.
     return false;
   }
+}
+
+/** verifyRequestSignature computed in libuv's thread pool (node:crypto verify with a callback). */
+export function verifyRequestSignatureAsync(parts: SignedRequestParts, params: SignatureParams, sig: Uint8Array, key: Key): Promise<boolean> {
+  const args = requestVerifyArgs(parts, params, sig, key);
+  if (args === undefined) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(args.algorithm, args.data, args.key, sig, (err, ok) => resolve(err === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+/** RFC 9421 §3.2: the signature base and the key in the form node:crypto verifies with, or undefined when it cannot verify. */
+function requestVerifyArgs(parts: SignedRequestParts, params: SignatureParams, sig: Uint8Array, key: Key): { algorithm: string | null; data: Buffer; key: KeyObject | VerifyKeyObjectInput } | undefined {
+  const ko = key.keyObject();
+  if (ko === null) return undefined;
+  if (parts.contentDigest !== undefined && !params.components.includes('content-digest')) return undefined;
+  let data: Buffer;
+  try {
+    data = Buffer.from(signatureBase(parts, params), 'utf8');
+  } catch {
+    // A covered component is absent: the signature cannot be valid.
+    return undefined;
+  }
+  if (sig.length !== 64) return undefined;
+  if (params.alg === 'ed25519') return key.scheme === 'ed25519' ? { algorithm: null, data, key: ko } : undefined;
+  return key.scheme === 'ecdsa-sha2-nistp256' ? { algorithm: 'sha256', data, key: { key: ko, dsaEncoding: 'ieee-p1363' } } : undefined;
 }

@@ -9,7 +9,7 @@
  * A key id is the SHA-256 of the canonical JSON of the key object (TUF §4.2 KEYID).
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, constants } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, VerifyKeyObjectInput, VerifyPublicKeyInput } from 'node:crypto';
 import { canonicalBytes } from './canonical.js';
 import { FormatError, UsageError } from './errors.js';
 import { expectObject, expectString, isHex, unrecognized, EMPTY } from './shape.js';
@@ -97,27 +97,46 @@ export class Key {
 
   /** Verify a hex signature over `data`. Malformed signatures and keys verify as false. */
   verify(data: Uint8Array, signatureHex: string): boolean {
-    const ko = this.keyObject();
-    if (ko === null || signatureHex.length === 0 || !isHex(signatureHex)) return false;
-    const sig = Buffer.from(signatureHex, 'hex');
+    const args = this.#verifyArgs(signatureHex);
+    if (args === undefined) return false;
     try {
-      switch (this.scheme) {
-        case 'ed25519':
-          return sig.length === 64 && cryptoVerify(null, data, ko, sig);
-        case 'ecdsa-sha2-nistp256':
-          return cryptoVerify('sha256', data, { key: ko, dsaEncoding: 'der' }, sig);
-        case 'rsassa-pss-sha256':
-          return cryptoVerify('sha256', data, {
-            key: ko,
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: constants.RSA_PSS_SALTLEN_AUTO,
-          }, sig);
-        default:
-          return false;
-      }
+      return cryptoVerify(args.algorithm, data, args.key, args.sig);
     } catch {
       // node:crypto throws on structurally invalid DER signatures: that is a failed verification.
       return false;
+    }
+  }
+
+  /**
+   * The same as verify(), computed in libuv's thread pool (node:crypto verify with a callback):
+   * a server verifying many signatures keeps its event loop free and uses the other cores.
+   */
+  verifyAsync(data: Uint8Array, signatureHex: string): Promise<boolean> {
+    const args = this.#verifyArgs(signatureHex);
+    if (args === undefined) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      try {
+        cryptoVerify(args.algorithm, data, args.key, args.sig, (err, ok) => resolve(err === null && ok));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  /** What node:crypto verify needs for this key's scheme, or undefined when it cannot verify. */
+  #verifyArgs(signatureHex: string): { algorithm: string | null; key: KeyObject | VerifyKeyObjectInput | VerifyPublicKeyInput; sig: Buffer } | undefined {
+    const ko = this.keyObject();
+    if (ko === null || signatureHex.length === 0 || !isHex(signatureHex)) return undefined;
+    const sig = Buffer.from(signatureHex, 'hex');
+    switch (this.scheme) {
+      case 'ed25519':
+        return sig.length === 64 ? { algorithm: null, key: ko, sig } : undefined;
+      case 'ecdsa-sha2-nistp256':
+        return { algorithm: 'sha256', key: { key: ko, dsaEncoding: 'der' }, sig };
+      case 'rsassa-pss-sha256':
+        return { algorithm: 'sha256', key: { key: ko, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig };
+      default:
+        return undefined;
     }
   }
 }

@@ -85,6 +85,13 @@ export async function buildApp(ctx: ServerContext, life: Lifecycle = { shuttingD
     },
   });
 
+  // Durability before visibility: no answer leaves while a commit made before it may still be
+  // lost on power loss (SQLite 'group' mode fsyncs the WAL once for all waiting; db/connect.ts).
+  app.addHook('onSend', async (_req, _reply, payload) => {
+    if (ctx.db.undurable) await ctx.db.durable();
+    return payload;
+  });
+
   authPlugin(app, ctx);
   metricsPlugin(app, ctx.metrics);
   healthPlugin(app, ctx, life);

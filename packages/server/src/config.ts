@@ -32,10 +32,12 @@ export const ConfigSchema = Type.Object({
   /** accepted clock skew of signed vehicle requests, ms */
   requestSkewMs: Type.Integer({ minimum: 1000 }),
   /**
-   * SQLite durability: 'full' (default) fsyncs every commit (survives power loss); 'normal'
-   * (WAL) survives a killed process but may lose the last commits on power loss.
+   * SQLite durability: 'group' (default) fsyncs the WAL off the event loop, once for all
+   * commits made before it, and no answer is sent before (survives power loss); 'full' fsyncs
+   * inside every commit (the same guarantee, slower); 'normal' (WAL) survives a killed process
+   * but may lose the last commits on power loss. db/connect.ts.
    */
-  sqliteSynchronous: Type.Union([Type.Literal('full'), Type.Literal('normal')]),
+  sqliteSynchronous: Type.Union([Type.Literal('group'), Type.Literal('full'), Type.Literal('normal')]),
   /** PostgreSQL pool size */
   /** at least 3: cross-process locks (image repository, log sequencing) hold a connection while a transaction uses another */
   poolSize: Type.Integer({ minimum: 3, maximum: 200 }),
@@ -68,7 +70,7 @@ export function defaults(dataDir = './data'): Config {
     snapshotExpiryMs: 7 * DAY,
     requestSkewMs: 300_000,
     poolSize: 10,
-    sqliteSynchronous: 'full',
+    sqliteSynchronous: 'group',
     logOrigin: 'reflash/log',
     logIntegrateIntervalMs: 500,
     retentionYears: 10,

@@ -63,12 +63,12 @@ export class LogStorage {
 
   /**
    * Appends entries with consecutive indexes in one transaction; returns the first index. The
-   * index is final and the entry durable once this resolves (SQLite synchronous=FULL; PostgreSQL
-   * commit). PostgreSQL: a transaction-scoped advisory lock orders appenders of all processes,
+   * index is final and the entry durable once this resolves (PostgreSQL commit; SQLite commit
+   * and then Db.durable(), the WAL fsync shared with other commits). PostgreSQL: a transaction-scoped advisory lock orders appenders of all processes,
    * and the primary key on idx refuses a duplicate index whatever happens.
    */
   async appendLeaves(entries: readonly { entry: Uint8Array; leafHash: Uint8Array }[], at: number): Promise<number> {
-    return this.db.kysely.transaction().execute(async (trx) => {
+    const first = await this.db.kysely.transaction().execute(async (trx) => {
       if (this.db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${APPEND_LOCK}::bigint)`.execute(trx);
       const first = await this.appendedSize(trx);
       for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
@@ -77,6 +77,8 @@ export class LogStorage {
       }
       return first;
     });
+    await this.db.durable();
+    return first;
   }
 
   /** Number of appended entries (integrated or not): max(idx) + 1. */

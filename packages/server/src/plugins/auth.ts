@@ -12,12 +12,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { RequestSignatureError } from '@reflash/metadata';
-import { Key, contentDigest, parseSignatureHeaders, verifyRequestSignature } from '@reflash/metadata';
+import { Key, contentDigest, parseSignatureHeaders, verifyRequestSignatureAsync } from '@reflash/metadata';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { prepared } from '../db/prepared.js';
 
 export const ROLES = ['admin', 'release-manager', 'operator', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -157,7 +158,8 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
     const url = req.url;
     const q = url.indexOf('?');
     const parts = { method: req.method, path: q === -1 ? url : url.slice(0, q), query: q === -1 ? '?' : url.slice(q), contentDigest: body !== undefined && body.length > 0 ? digest : undefined };
-    if (entry === undefined || !verifyRequestSignature(parts, params, signature, entry.key)) {
+    // The signature is verified in libuv's thread pool (the event loop goes on meanwhile).
+    if (entry === undefined || !(await verifyRequestSignatureAsync(parts, params, signature, entry.key))) {
       ctx.metrics.verificationFailures.inc({ code: 'BAD_REQUEST_SIGNATURE' });
       throw new ApiError('BAD_REQUEST_SIGNATURE');
     }
@@ -210,6 +212,10 @@ export function authPlugin(app: FastifyInstance, ctx: ServerContext): void {
   });
 }
 
+const insertNonce = prepared<{ keyId: string; nonce: string; expiresAt: number }>()((db, p) => db.insertInto('request_nonces')
+  .values({ key_id: p.keyId, nonce: p.nonce, expires_at: p.expiresAt })
+  .onConflict((oc) => oc.columns(['key_id', 'nonce']).doNothing()));
+
 /**
  * Record the request's nonce (state-changing vehicle requests) with `q`, normally the
  * transaction that applies the request: a nonce already recorded (by any server process) is a
@@ -219,9 +225,7 @@ export async function recordVehicleNonce(q: Kysely<Database> | Transaction<Datab
   const v = req.vehicle;
   const n = v?.nonce;
   if (v === undefined || n === undefined || n.recorded) return;
-  const res = await q.insertInto('request_nonces').values({ key_id: v.keyId, nonce: n.nonce, expires_at: n.expiresAt })
-    .onConflict((oc) => oc.columns(['key_id', 'nonce']).doNothing()).executeTakeFirst();
-  if (Number(res.numInsertedOrUpdatedRows ?? 0n) !== 1) throw new ApiError('REPLAYED_REQUEST');
+  if (await insertNonce.run(q, { keyId: v.keyId, nonce: n.nonce, expiresAt: n.expiresAt }) !== 1) throw new ApiError('REPLAYED_REQUEST');
   n.recorded = true;
 }
 

@@ -8,7 +8,7 @@
  */
 import { Key } from '@reflash/metadata';
 import type { EcuVersionReportFields, VehicleManifest } from '@reflash/metadata';
-import { ManifestError, verifyVehicleManifest } from '@reflash/verify';
+import { ManifestError, verifyManifestSignaturesAsync, verifyVehicleManifest } from '@reflash/verify';
 import type { RegisteredEcu } from '@reflash/verify';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -22,6 +22,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { VehicleUpdateResultEvent } from '../audit/events.js';
 import { recordRxswinTransitions } from '../sums/register.js';
+import { prepared } from '../db/prepared.js';
 
 export interface Receipt {
   readonly ecuSerial: string;
@@ -66,6 +67,34 @@ function ecuKey(json: string): Key {
   return k;
 }
 
+/**
+ * The registered keys of a vehicle's ECUs, for verifying signatures ahead of its lock: cached
+ * (bounded). A stale entry cannot make a bad manifest pass: under the lock the checks use the
+ * rows read there, and a signature verified ahead counts only for the same key id.
+ */
+const vehicleKeyCache = new Map<string, { primaryEcuSerial: string; ecus: Map<string, { key: Key }> }>();
+async function vehicleKeys(ctx: ServerContext, vin: string): Promise<{ primaryEcuSerial: string; ecus: Map<string, { key: Key }> }> {
+  const hit = vehicleKeyCache.get(vin);
+  if (hit !== undefined) return hit;
+  const rows = await ctx.db.kysely.selectFrom('ecus').innerJoin('vehicles', 'vehicles.vin', 'ecus.vin')
+    .select(['ecus.serial', 'ecus.public_key', 'vehicles.primary_ecu_serial']).where('ecus.vin', '=', vin).execute();
+  const entry = { primaryEcuSerial: rows[0]?.primary_ecu_serial ?? '', ecus: new Map(rows.map((e) => [e.serial, { key: ecuKey(e.public_key) }])) };
+  if (rows.length === 0) return entry;
+  if (vehicleKeyCache.size >= 100_000) vehicleKeyCache.clear();
+  vehicleKeyCache.set(vin, entry);
+  return entry;
+}
+
+/** The check-in's statements, prepared (db/prepared.ts): they run on every check-in. */
+const q = {
+  ecus: prepared<{ vin: string }>()((db, p) => db.selectFrom('ecus').selectAll().where('vin', '=', p.vin)),
+  counter: prepared<{ serial: string; counter: number }>()((db, p) => db.updateTable('ecus').set({ last_counter: p.counter }).where('serial', '=', p.serial)),
+  installed: prepared<{ serial: string; counter: number; filename: string; length: number; sha256: string; at: number }>()((db, p) => db.updateTable('ecus')
+    .set({ last_counter: p.counter, installed_filename: p.filename, installed_length: p.length, installed_sha256: p.sha256, installed_at: p.at }).where('serial', '=', p.serial)),
+  seen: prepared<{ vin: string; at: number; count: number }>()((db, p) => db.updateTable('vehicles').set({ last_seen_at: p.at, manifest_count: p.count }).where('vin', '=', p.vin)),
+  pending: prepared<{ vin: string }>()((db, p) => db.selectFrom('assignments').selectAll().where('vin', '=', p.vin).where('status', '=', 'pending')),
+};
+
 /** Does the ECU now run the assigned image? Same length and the same sha256 (or sha512). */
 function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
   const h = r.installedImage.hashes;
@@ -80,25 +109,29 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
   const signers = await directorSigners(ctx);
   const results: UpdateResult[] = [];
   try {
+    // The signatures are verified BEFORE the vehicle's lock is taken (with SQLite the lock is the
+    // one connection), concurrently in libuv's thread pool, with the registered keys read now;
+    // under the lock every check runs again on fresh rows, and a key that changed meanwhile is
+    // verified there (ManifestSignatures holds results per key id).
+    const signatures = await verifyManifestSignaturesAsync(manifest, await vehicleKeys(ctx, vin));
     const outcome = await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
       results.length = 0;
       await inTransaction?.(trx);
-      const ecus = await trx.selectFrom('ecus').selectAll().where('vin', '=', vin).execute();
+      const ecus = await q.ecus.all(trx, { vin });
       const bySerial = new Map(ecus.map((e) => [e.serial, e]));
       const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
         hardwareId: e.hardware_id, key: ecuKey(e.public_key), lastCounter: e.last_counter ?? undefined,
       }]));
       // Uptane 5.4.2.1: signatures by the Primary and each ECU; counters strictly increase.
-      const verified = verifyVehicleManifest(manifest, { vin, primaryEcuSerial: vehicle.primary_ecu_serial, ecus: registered });
+      const verified = verifyVehicleManifest(manifest, { vin, primaryEcuSerial: vehicle.primary_ecu_serial, ecus: registered }, { signatures });
       const now = ctx.now();
       for (const [serial, r] of verified.reports) {
         const ecu = bySerial.get(serial)!;
         const img = r.installedImage;
         const sha256 = img.hashes['sha256']?.toLowerCase() ?? '';
         const changed = ecu.installed_filename !== img.filepath || ecu.installed_length !== img.length || ecu.installed_sha256 !== sha256;
-        await trx.updateTable('ecus').set(changed
-          ? { last_counter: r.reportCounter, installed_filename: img.filepath, installed_length: img.length, installed_sha256: sha256, installed_at: now }
-          : { last_counter: r.reportCounter }).where('serial', '=', serial).execute();
+        if (changed) await q.installed.run(trx, { serial, counter: r.reportCounter, filename: img.filepath, length: img.length, sha256, at: now });
+        else await q.counter.run(trx, { serial, counter: r.reportCounter });
         if (changed && ecu.installed_sha256 !== null) {
           // An update happened (not the first report of the factory image): record it.
           results.push({
@@ -118,8 +151,8 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       if (verified.attacks.length > 0) {
         await trx.insertInto('attack_reports').values(verified.attacks.map((a) => ({ vin, serial: a.ecuSerial, report: a.report, reported_at: now }))).execute();
       }
-      await trx.updateTable('vehicles').set({ last_seen_at: now, manifest_count: vehicle.manifest_count + 1 }).where('vin', '=', vin).execute();
-      const pending = await trx.selectFrom('assignments').selectAll().where('vin', '=', vin).where('status', '=', 'pending').execute();
+      await q.seen.run(trx, { vin, at: now, count: vehicle.manifest_count + 1 });
+      const pending = await q.pending.all(trx, { vin });
       const done = pending.filter((a) => {
         const r = verified.reports.get(a.ecu_serial);
         return r !== undefined && installs(a, r);
@@ -134,7 +167,7 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       // Campaigns: vehicles done succeed; scheduled assignments whose window is open are released.
       const released = await campaignCheckIn(trx, vehicle, pending.filter((a) => done.includes(a.id)), now);
       const left = released === 0 ? pending.filter((a) => !done.includes(a.id))
-        : await trx.selectFrom('assignments').selectAll().where('vin', '=', vin).where('status', '=', 'pending').execute();
+        : await q.pending.all(trx, { vin });
       const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: left });
       ctx.metrics.checkins.inc();
       return { directorTargetsVersion: targetsVersion, pending: left.length };

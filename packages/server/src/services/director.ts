@@ -17,6 +17,7 @@ import { SIGNER_CACHE_MS } from './keys.js';
 import type { Tx } from './vehicle-lock.js';
 import { withVehicleLock } from './vehicle-lock.js';
 import { campaignInfos } from '../campaigns/director-info.js';
+import { prepared } from '../db/prepared.js';
 
 export const DIRECTOR = 'director';
 
@@ -47,17 +48,22 @@ export interface StoredMetadata {
   readonly created_at: number;
 }
 
+const latest = prepared<{ vin: string; role: string }>()((db, p) => db.selectFrom('repo_metadata')
+  .select(['version', 'bytes', 'expires_at', 'created_at'])
+  .where('repo', '=', DIRECTOR).where('vin', '=', p.vin).where('role', '=', p.role)
+  .orderBy('version', 'desc').limit(1));
+
+const byVersion = prepared<{ vin: string; role: string; version: number }>()((db, p) => db.selectFrom('repo_metadata')
+  .select(['version', 'bytes', 'expires_at', 'created_at'])
+  .where('repo', '=', DIRECTOR).where('vin', '=', p.vin).where('role', '=', p.role).where('version', '=', p.version));
+
 /** The newest stored version of a Director role for `vin` ('' for the shared root). */
 export async function latestDirectorMetadata(q: Tx, vin: string, role: string): Promise<StoredMetadata | undefined> {
-  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at', 'created_at'])
-    .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role)
-    .orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return latest.first(q, { vin, role });
 }
 
 export async function directorMetadataVersion(q: Tx, vin: string, role: string, version: number): Promise<StoredMetadata | undefined> {
-  return q.selectFrom('repo_metadata').select(['version', 'bytes', 'expires_at', 'created_at'])
-    .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role).where('version', '=', version)
-    .executeTakeFirst();
+  return byVersion.first(q, { vin, role, version });
 }
 
 /** The shared Director root (latest version); created by services/init.ts. */

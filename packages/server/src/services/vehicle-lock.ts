@@ -16,15 +16,20 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Db } from '../db/connect.js';
 import type { Database, VehicleTable } from '../db/schema.js';
 import { ApiError } from '../errors.js';
+import { prepared } from '../db/prepared.js';
 
 export type Tx = Transaction<Database> | Kysely<Database>;
 export type VehicleRow = Selectable<VehicleTable>;
 
+const lockVehicle = prepared<{ vin: string }>()((db, p, dialect) => {
+  const q = db.selectFrom('vehicles').selectAll().where('vin', '=', p.vin);
+  return dialect === 'postgres' ? q.forUpdate() : q;
+});
+
 /** Run `fn` in a transaction holding the row lock of vehicle `vin` (404 VEHICLE_NOT_FOUND if none). */
 export async function withVehicleLock<T>(db: Db, vin: string, fn: (trx: Transaction<Database>, vehicle: VehicleRow) => Promise<T>): Promise<T> {
   return db.kysely.transaction().execute(async (trx) => {
-    const q = trx.selectFrom('vehicles').selectAll().where('vin', '=', vin);
-    const vehicle = await (db.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+    const vehicle = await lockVehicle.first(trx, { vin });
     if (vehicle === undefined) throw new ApiError('VEHICLE_NOT_FOUND', `no vehicle ${vin}`);
     return fn(trx, vehicle);
   });
