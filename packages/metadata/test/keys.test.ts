@@ -102,10 +102,24 @@ describe('keys: verification failures are false, never exceptions', () => {
     );
   }
   for (const [name, key, sig] of cases) {
-    it(name, () => {
+    it(name, async () => {
       assert.equal(key.verify(DATA, sig), false);
+      // The thread-pool form gives the same answer.
+      assert.equal(await key.verifyAsync(DATA, sig), false);
     });
   }
+
+  it('verifyAsync (thread pool) accepts exactly what verify accepts', async () => {
+    for (const s of [ed, ec, rsa]) {
+      const good = s.sign(DATA);
+      assert.equal(await s.key.verifyAsync(DATA, good), true);
+      assert.equal(await s.key.verifyAsync(bytesOf('other'), good), false);
+    }
+    assert.equal(await ed2.key.verifyAsync(DATA, ed.sign(DATA)), false);
+    assert.equal(await ec2.key.verifyAsync(DATA, ec.sign(DATA)), false);
+    assert.equal(await ecHexKey.verifyAsync(DATA, ec.sign(DATA)), true);
+    assert.equal(await ecLegacyPemKey.verifyAsync(DATA, ec.sign(DATA)), true);
+  });
 
   it('a valid signature does not verify other data', () => {
     for (const s of [ed, ec, rsa]) assert.equal(s.key.verify(bytesOf('other'), s.sign(DATA)), false);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { canonicalBytes, generateSigner, signEcuReport, signVehicleManifest, vehicleManifestFromJSON } from '@reflash/metadata';
 import type { EcuVersionReport, EcuVersionReportFields, Signer, VehicleManifest } from '@reflash/metadata';
 import { ManifestError } from '../src/errors.js';
-import { verifyVehicleManifest } from '../src/manifest.js';
+import { verifyManifestSignaturesAsync, verifyVehicleManifest } from '../src/manifest.js';
 import type { RegisteredVehicle } from '../src/manifest.js';
 import { throwsWith } from './support/expect.js';
 
@@ -130,5 +130,46 @@ void describe('vehicle version manifests', () => {
     json.signed.ecu_version_reports['ecu-brake']!.signed.installed_image.fileinfo.hashes['sha256'] = 'bb'.repeat(32);
     const err = throwsWith(() => verifyVehicleManifest(signedByPrimary(json.signed), vehicle()), ManifestError, 'MANIFEST_BAD_SIGNATURE');
     assert.match(err.message, /ecu-brake/);
+  });
+});
+
+void describe('vehicle version manifests: signatures verified ahead (thread pool), checks under the lock', () => {
+  void it('a valid manifest verified ahead passes the same checks', async () => {
+    const m = manifest([report('ecu-primary', 5), report('ecu-brake', 8)]);
+    const signatures = await verifyManifestSignaturesAsync(m, vehicle());
+    const r = verifyVehicleManifest(m, vehicle({ 'ecu-primary': 4, 'ecu-brake': 7 }), { signatures });
+    assert.deepEqual([...r.reports.keys()], ['ecu-primary', 'ecu-brake']);
+  });
+
+  void it('forged manifest and forged ECU report are refused with results from ahead', async () => {
+    const forged = manifest([report('ecu-brake', 1)], { signer: generateSigner() });
+    const s1 = await verifyManifestSignaturesAsync(forged, vehicle());
+    expectManifestError(() => verifyVehicleManifest(forged, vehicle(), { signatures: s1 }), 'MANIFEST_BAD_SIGNATURE');
+    const forgedReport = manifest([report('ecu-brake', 1, {}, KEYS['ecu-steer'])]);
+    const s2 = await verifyManifestSignaturesAsync(forgedReport, vehicle());
+    expectManifestError(() => verifyVehicleManifest(forgedReport, vehicle(), { signatures: s2 }), 'MANIFEST_BAD_SIGNATURE');
+  });
+
+  void it('counters are checked under the lock: a replay verified ahead is still refused', async () => {
+    const m = manifest([report('ecu-brake', 3)]);
+    const signatures = await verifyManifestSignaturesAsync(m, vehicle());
+    expectManifestError(() => verifyVehicleManifest(m, vehicle({ 'ecu-brake': 3 }), { signatures }), 'MANIFEST_COUNTER_REPLAY');
+  });
+
+  void it('a key replaced between ahead and the lock: the ahead result does not count for the new key', async () => {
+    // Verified ahead with the old brake key (valid); under the lock the registered key is another one.
+    const m = manifest([report('ecu-brake', 1)]);
+    const signatures = await verifyManifestSignaturesAsync(m, vehicle());
+    const replaced = vehicle();
+    const ecus = new Map(replaced.ecus);
+    ecus.set('ecu-brake', { ...ecus.get('ecu-brake')!, key: generateSigner().key });
+    expectManifestError(() => verifyVehicleManifest(m, { ...replaced, ecus }, { signatures }), 'MANIFEST_BAD_SIGNATURE');
+  });
+
+  void it('a manifest verified ahead is not a pass for another manifest', async () => {
+    const good = manifest([report('ecu-brake', 1)]);
+    const signatures = await verifyManifestSignaturesAsync(good, vehicle());
+    const forged = manifest([report('ecu-brake', 2, {}, KEYS['ecu-steer'])]);
+    expectManifestError(() => verifyVehicleManifest(forged, vehicle(), { signatures }), 'MANIFEST_BAD_SIGNATURE');
   });
 });

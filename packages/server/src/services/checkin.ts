@@ -118,6 +118,7 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       results.length = 0;
       await inTransaction?.(trx);
       const ecus = await q.ecus.all(trx, { vin });
+      const pending = await q.pending.all(trx, { vin });
       const bySerial = new Map(ecus.map((e) => [e.serial, e]));
       const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
         hardwareId: e.hardware_id, key: ecuKey(e.public_key), lastCounter: e.last_counter ?? undefined,
@@ -152,7 +153,6 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
         await trx.insertInto('attack_reports').values(verified.attacks.map((a) => ({ vin, serial: a.ecuSerial, report: a.report, reported_at: now }))).execute();
       }
       await q.seen.run(trx, { vin, at: now, count: vehicle.manifest_count + 1 });
-      const pending = await q.pending.all(trx, { vin });
       const done = pending.filter((a) => {
         const r = verified.reports.get(a.ecu_serial);
         return r !== undefined && installs(a, r);
