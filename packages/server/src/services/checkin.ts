@@ -14,15 +14,17 @@ import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { AssignmentRow } from './assignments.js';
 import { directorSigners, regenerate } from './director.js';
-import { withVehicleLock } from './vehicle-lock.js';
+import { withVehicleCheckIn, withVehicleLock } from './vehicle-lock.js';
 import { campaignCheckIn, campaignOutcome } from '../campaigns/vehicle-events.js';
 import type { OutcomeState } from '../campaigns/vehicle-events.js';
 import { auditEvents } from '../audit/events.js';
+import { sql } from 'kysely';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { VehicleUpdateResultEvent } from '../audit/events.js';
 import { recordRxswinTransitions } from '../sums/register.js';
 import { prepared } from '../db/prepared.js';
+import type { Prepared } from '../db/prepared.js';
 
 export interface Receipt {
   readonly ecuSerial: string;
@@ -88,12 +90,37 @@ async function vehicleKeys(ctx: ServerContext, vin: string): Promise<{ primaryEc
 /** The check-in's statements, prepared (db/prepared.ts): they run on every check-in. */
 const q = {
   ecus: prepared<{ vin: string }>()((db, p) => db.selectFrom('ecus').selectAll().where('vin', '=', p.vin)),
-  counter: prepared<{ serial: string; counter: number }>()((db, p) => db.updateTable('ecus').set({ last_counter: p.counter }).where('serial', '=', p.serial)),
   installed: prepared<{ serial: string; counter: number; filename: string; length: number; sha256: string; at: number }>()((db, p) => db.updateTable('ecus')
     .set({ last_counter: p.counter, installed_filename: p.filename, installed_length: p.length, installed_sha256: p.sha256, installed_at: p.at }).where('serial', '=', p.serial)),
-  seen: prepared<{ vin: string; at: number; count: number }>()((db, p) => db.updateTable('vehicles').set({ last_seen_at: p.at, manifest_count: p.count }).where('vin', '=', p.vin)),
   pending: prepared<{ vin: string }>()((db, p) => db.selectFrom('assignments').selectAll().where('vin', '=', p.vin).where('status', '=', 'pending')),
 };
+
+/**
+ * The new report counters of ECUs whose software did not change, in one statement
+ * (`last_counter = case serial when ... end`), prepared per number of ECUs (up to 64).
+ */
+const counterUpdates = new Map<number, Prepared<Record<string, string | number>, unknown>>();
+async function storeCounters(trx: Transaction<Database>, vin: string, counters: ReadonlyArray<{ serial: string; counter: number }>): Promise<void> {
+  for (let i = 0; i < counters.length; i += 64) {
+    const chunk = counters.slice(i, i + 64);
+    let update = counterUpdates.get(chunk.length);
+    if (update === undefined) {
+      const n = chunk.length;
+      update = prepared<Record<string, string | number>>()((db, p) => db.updateTable('ecus')
+        .set({ last_counter: sql<number>`case serial ${sql.join(Array.from({ length: n }, (_, j) => sql`when ${p[`s${j}`]} then cast(${p[`c${j}`]} as bigint)`), sql` `)} end` })
+        .where('vin', '=', p['vin'] as string).where('serial', 'in', Array.from({ length: n }, (_, j) => p[`w${j}`] as string)));
+      counterUpdates.set(n, update);
+    }
+    const args: Record<string, string | number> = { vin };
+    chunk.forEach((c, j) => {
+      args[`s${j}`] = c.serial;
+      args[`c${j}`] = c.counter;
+      args[`w${j}`] = c.serial;
+    });
+    const changed = await update.run(trx, args);
+    if (changed !== chunk.length) throw new Error(`storing report counters: ${changed} of ${chunk.length} ECU rows updated`);
+  }
+}
 
 /** Does the ECU now run the assigned image? Same length and the same sha256 (or sha512). */
 function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
@@ -114,7 +141,8 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
     // under the lock every check runs again on fresh rows, and a key that changed meanwhile is
     // verified there (ManifestSignatures holds results per key id).
     const signatures = await verifyManifestSignaturesAsync(manifest, await vehicleKeys(ctx, vin));
-    const outcome = await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
+    // The vehicle's lock is taken by recording the check-in (last seen, manifest count).
+    const outcome = await withVehicleCheckIn(ctx.db, vin, ctx.now(), async (trx, vehicle) => {
       results.length = 0;
       await inTransaction?.(trx);
       const ecus = await q.ecus.all(trx, { vin });
@@ -126,13 +154,14 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       // Uptane 5.4.2.1: signatures by the Primary and each ECU; counters strictly increase.
       const verified = verifyVehicleManifest(manifest, { vin, primaryEcuSerial: vehicle.primary_ecu_serial, ecus: registered }, { signatures });
       const now = ctx.now();
+      const counters: Array<{ serial: string; counter: number }> = [];
       for (const [serial, r] of verified.reports) {
         const ecu = bySerial.get(serial)!;
         const img = r.installedImage;
         const sha256 = img.hashes['sha256']?.toLowerCase() ?? '';
         const changed = ecu.installed_filename !== img.filepath || ecu.installed_length !== img.length || ecu.installed_sha256 !== sha256;
         if (changed) await q.installed.run(trx, { serial, counter: r.reportCounter, filename: img.filepath, length: img.length, sha256, at: now });
-        else await q.counter.run(trx, { serial, counter: r.reportCounter });
+        else counters.push({ serial, counter: r.reportCounter });
         if (changed && ecu.installed_sha256 !== null) {
           // An update happened (not the first report of the factory image): record it.
           results.push({
@@ -152,7 +181,7 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       if (verified.attacks.length > 0) {
         await trx.insertInto('attack_reports').values(verified.attacks.map((a) => ({ vin, serial: a.ecuSerial, report: a.report, reported_at: now }))).execute();
       }
-      await q.seen.run(trx, { vin, at: now, count: vehicle.manifest_count + 1 });
+      await storeCounters(trx, vin, counters);
       const done = pending.filter((a) => {
         const r = verified.reports.get(a.ecu_serial);
         return r !== undefined && installs(a, r);

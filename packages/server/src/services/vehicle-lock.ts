@@ -35,6 +35,23 @@ export async function withVehicleLock<T>(db: Db, vin: string, fn: (trx: Transact
   });
 }
 
+const touchVehicle = prepared<{ vin: string; at: number }>()((db, p) => db.updateTable('vehicles')
+  .set((eb) => ({ last_seen_at: p.at, manifest_count: eb('manifest_count', '+', 1) }))
+  .where('vin', '=', p.vin).returningAll());
+
+/**
+ * withVehicleLock for a check-in: the lock is taken by the update that records it (last seen
+ * now, one more manifest), one statement instead of two; `vehicle` is the row after it. The
+ * update is undone with everything else when `fn` fails.
+ */
+export async function withVehicleCheckIn<T>(db: Db, vin: string, at: number, fn: (trx: Transaction<Database>, vehicle: VehicleRow) => Promise<T>): Promise<T> {
+  return db.kysely.transaction().execute(async (trx) => {
+    const vehicle = await touchVehicle.first(trx, { vin, at });
+    if (vehicle === undefined) throw new ApiError('VEHICLE_NOT_FOUND', `no vehicle ${vin}`);
+    return fn(trx, vehicle as VehicleRow);
+  });
+}
+
 /** A unique or primary-key violation (a concurrent insert of the same key), in either dialect. */
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
