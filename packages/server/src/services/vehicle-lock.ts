@@ -48,7 +48,7 @@ export async function withVehicleCheckIn<T>(db: Db, vin: string, at: number, fn:
   return db.kysely.transaction().execute(async (trx) => {
     const vehicle = await touchVehicle.first(trx, { vin, at });
     if (vehicle === undefined) throw new ApiError('VEHICLE_NOT_FOUND', `no vehicle ${vin}`);
-    return fn(trx, vehicle as VehicleRow);
+    return fn(trx, vehicle);
   });
 }
 
