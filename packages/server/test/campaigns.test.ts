@@ -107,7 +107,8 @@ forEachDialect('campaigns', (dialect) => {
     const verified = await g1[0]!.fullVerification();
     assert.equal(verified.targets.length, 1);
     assert.deepEqual(verified.targets[0]!.target.custom?.['campaign'], {
-      id, purpose: 'Brake controller fix', expectedDurationSeconds: 600, unavailableFunctions: ['driving', 'charging'], minBatteryPercent: 60, forced: false, downloadOnly: false,
+      id, purpose: 'Brake controller fix', expectedDurationSeconds: 600, unavailableFunctions: ['driving', 'charging'], minBatteryPercent: 60,
+      stationary: true, parked: true, forced: false, downloadOnly: false,
     });
     // Group 2 vehicles get nothing yet.
     const g2 = (await states(id, '?group=1')).map((s) => vs.get(s.vin)!);
@@ -297,14 +298,65 @@ forEachDialect('campaigns', (dialect) => {
     assert.equal((await call('release-manager', 'POST', `/api/v1/campaigns/${id}/approve`, { approvalReference: 'KBA-77' })).status, 200);
   });
 
+  it('download-only: the vehicle reports downloaded; the assignment ends unused, the state counts as a success for the group threshold', async () => {
+    const vs = [...(await fleet('DL', 2)).values()];
+    const id = await running(spec(vs.map((v) => v.vin), { action: 'download-only', groups: [{ count: 1 }, { count: 1 }], successThreshold: 100 }));
+    const [first] = (await states(id, '?group=0')).map((s) => vs.find((v) => v.vin === s.vin)!);
+    const t = (await first!.fullVerification()).targets[0]!;
+    assert.equal((t.target.custom?.['campaign'] as { downloadOnly: boolean }).downloadOnly, true);
+    assert.equal((await tickCampaigns(h.ctx)).advanced.length, 0, 'nothing downloaded yet');
+    const r = await first!.request('POST', '/device/v1/events', { ecuSerial: `${first!.vin}-s`, filename: FILE, status: 'downloaded' });
+    assert.equal(r.status, 200, r.body.toString());
+    const mine = (await states(id)).find((s) => s.vin === first!.vin)!;
+    assert.equal(mine.state, 'downloaded');
+    const rows = await h.ctx.db.kysely.selectFrom('assignments').select(['status', 'completed_at']).where('vin', '=', first!.vin).where('campaign_id', '=', id).execute();
+    assert.deepEqual(rows.map((x) => x.status), ['downloaded']);
+    assert.notEqual(rows[0]!.completed_at, null);
+    // The Director no longer names it: the vehicle never installs it under this campaign.
+    assert.equal(await pendingOf(first!), 0);
+    assert.equal((await first!.fullVerification()).targets.length, 0);
+    const p = await progress(id);
+    assert.equal(p.counts['downloaded'], 1);
+    assert.equal(p.counts['succeeded'], 0);
+    // 100% success threshold met by the downloaded vehicle: the next group starts.
+    assert.deepEqual((await tickCampaigns(h.ctx)).advanced, [id]);
+    const [second] = (await states(id, '?group=1')).map((s) => vs.find((v) => v.vin === s.vin)!);
+    assert.equal(await pendingOf(second!), 1);
+    assert.equal((await second!.request('POST', '/device/v1/events', { ecuSerial: `${second!.vin}-s`, filename: FILE, status: 'downloaded' })).status, 200);
+    assert.deepEqual((await tickCampaigns(h.ctx)).finished, [id], 'every vehicle downloaded: the campaign finishes');
+    const list = await call('auditor', 'GET', `/api/v1/assignments?vin=${second!.vin}`);
+    assert.equal(list.status, 200, String(list.body));
+  });
+
+  it('downloaded is ignored for a campaign that installs: the assignment stays pending, the vehicle stays in the campaign', async () => {
+    const [v] = [...(await fleet('DS', 1)).values()];
+    const id = await running(spec([v!.vin]));
+    const r = await v!.request('POST', '/device/v1/events', { ecuSerial: `${v!.vin}-s`, filename: FILE, status: 'downloaded' });
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal((await states(id))[0]!.state, 'pending');
+    assert.equal(await pendingOf(v!), 1);
+    await install(v!);
+    assert.equal((await states(id))[0]!.state, 'succeeded');
+  });
+
+  it('preconditions go to the vehicle: stationary and parked in custom.campaign (default true; false is passed on, the vehicle ignores it)', async () => {
+    const vs = [...(await fleet('PC', 2)).values()];
+    const a = await running(spec([vs[0]!.vin], { preconditions: { minBatteryPercent: 70 } }));
+    const ca = (await vs[0]!.fullVerification()).targets[0]!.target.custom?.['campaign'] as Record<string, unknown>;
+    assert.deepEqual([ca['id'], ca['minBatteryPercent'], ca['stationary'], ca['parked']], [a, 70, true, true]);
+    await running(spec([vs[1]!.vin], { preconditions: { stationary: false, parked: true } }));
+    const cb = (await vs[1]!.fullVerification()).targets[0]!.target.custom?.['campaign'] as Record<string, unknown>;
+    assert.deepEqual([cb['minBatteryPercent'], cb['stationary'], cb['parked']], [50, false, true]);
+  });
   it('download-only and expiry: the Director says so; at expiry what was not started is withdrawn and the campaign finishes', async () => {
     const [v] = [...(await fleet('EX', 1)).values()];
     const id = await running(spec([v!.vin], { action: 'download-only', expiresAt: new Date(h.clock.now + DAY).toISOString() }));
     const t = (await v!.fullVerification()).targets[0]!;
     assert.equal((t.target.custom?.['campaign'] as { downloadOnly: boolean }).downloadOnly, true);
     h.clock.now += DAY;
-    assert.deepEqual((await tickCampaigns(h.ctx)).finished, [id]);
+    assert.ok((await tickCampaigns(h.ctx)).finished.includes(id), 'expired: finished (with the other campaigns of this suite)');
     assert.equal((await states(id))[0]!.state, 'cancelled');
     assert.equal(await pendingOf(v!), 0);
   });
+
 });

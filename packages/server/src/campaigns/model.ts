@@ -99,8 +99,9 @@ export const CampaignSpec = Type.Object({
   action: Type.Union([Type.Literal('soft'), Type.Literal('forced'), Type.Literal('download-only')], { description: 'soft: needs user consent; forced: safety recall (still obeys the preconditions); download-only' }),
   preconditions: Type.Optional(Type.Object({
     minBatteryPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    stationary: Type.Optional(Type.Boolean()),
-    parked: Type.Optional(Type.Boolean()),
+    /** R156 §7.2: sent to the vehicle (custom.campaign.stationary, default true); a vehicle never goes below its own floor */
+    stationary: Type.Optional(Type.Boolean({ description: 'vehicle stationary before execution (default true; vehicles always require it: false cannot waive it)' })),
+    parked: Type.Optional(Type.Boolean({ description: 'vehicle in park before execution (default true; vehicles always require it: false cannot waive it)' })),
   }, { additionalProperties: false })),
   userInfo: Type.Optional(Type.Object({
     expectedDurationSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
@@ -113,13 +114,19 @@ export const CampaignSpec = Type.Object({
 }, { additionalProperties: false });
 export type CampaignSpec = Static<typeof CampaignSpec>;
 
-/** What the vehicle shows and checks (Director target custom.campaign, vehicle/src/primary/campaign.ts). */
+/**
+ * What the vehicle shows and checks (Director target custom.campaign, vehicle/src/primary/campaign.ts,
+ * which documents the format): user information (R156 7.2), safe-execution preconditions, action.
+ */
 export interface CampaignUserInfo {
   readonly id: string;
   readonly purpose: string;
   readonly expectedDurationSeconds: number;
   readonly unavailableFunctions: readonly string[];
   readonly minBatteryPercent: number;
+  /** UN R156 §7.2 safe execution; the vehicle requires it anyway (it can only tighten its floor) */
+  readonly stationary: boolean;
+  readonly parked: boolean;
   readonly forced: boolean;
   readonly downloadOnly: boolean;
 }
@@ -131,6 +138,9 @@ export function userInfoOf(id: string, spec: CampaignSpec): CampaignUserInfo {
     expectedDurationSeconds: spec.userInfo?.expectedDurationSeconds ?? 900,
     unavailableFunctions: spec.userInfo?.unavailableFunctions ?? ['driving'],
     minBatteryPercent: spec.preconditions?.minBatteryPercent ?? 50,
+    // Absent means required (R156 §7.2); vehicles ignore false (packages/vehicle/src/primary/campaign.ts).
+    stationary: spec.preconditions?.stationary ?? true,
+    parked: spec.preconditions?.parked ?? true,
     forced: spec.action === 'forced',
     downloadOnly: spec.action === 'download-only',
   };

@@ -6,13 +6,14 @@
  *   rollout), scheduled assignments whose window is open are released;
  * - the current group is evaluated: failures (failed or rolled back, beyond those accepted at the
  *   last resume) above the error threshold pause the campaign ('system'); a success rate at or
- *   above the success threshold starts the next group; after the last group, when no vehicle is
- *   pending or in progress, the campaign finishes.
+ *   above the success threshold starts the next group (success: succeeded, or downloaded for a
+ *   download-only campaign); after the last group, when no vehicle is pending or in progress,
+ *   the campaign finishes.
  * Rates are over the group's eligible vehicles (not incompatible, not cancelled); declined
  * vehicles count neither as success nor as failure (the success rate leaves them out).
  */
 import type { ServerContext } from '../context.js';
-import { FAILURES, IN_PROGRESS, NOT_STARTED } from './model.js';
+import { FAILURES, IN_PROGRESS, NOT_STARTED, SUCCESSES } from './model.js';
 import { applyTransition, logTransitions, transition } from './lifecycle.js';
 import type { Transition } from './lifecycle.js';
 import { startGroup, withdraw } from './execution.js';
@@ -87,7 +88,9 @@ export async function evaluate(ctx: ServerContext, campaignId: string): Promise<
     return 'paused';
   }
   const base = eligible - counts.declined;
-  if (base > 0 && counts.succeeded * 100 < c.spec.successThreshold * base) return undefined;
+  // Success: installed, or for a download-only campaign downloaded (its goal on the vehicle).
+  const succeeded = SUCCESSES.reduce((a, s) => a + counts[s], 0);
+  if (base > 0 && succeeded * 100 < c.spec.successThreshold * base) return undefined;
   if (g + 1 < c.spec.groups.length) {
     const advanced = await ctx.db.kysely.transaction().execute(async (trx) => {
       const res = await trx.updateTable('campaigns').set({ current_group: g + 1, acknowledged_failures: 0, updated_at: now })
@@ -95,7 +98,7 @@ export async function evaluate(ctx: ServerContext, campaignId: string): Promise<
       if (Number(res.numUpdatedRows) !== 1) return false;
       await trx.insertInto('campaign_events').values({
         campaign_id: campaignId, at: now, by: SYSTEM, from_state: 'running', to_state: 'running',
-        reason: `rollout group ${g + 2} of ${c.spec.groups.length} started (group ${g + 1}: ${counts.succeeded} of ${eligible} succeeded)`,
+        reason: `rollout group ${g + 2} of ${c.spec.groups.length} started (group ${g + 1}: ${succeeded} of ${eligible} succeeded)`,
       }).execute();
       return true;
     });

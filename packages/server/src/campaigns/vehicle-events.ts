@@ -4,22 +4,31 @@
  *   the vehicle 'succeeded'; scheduled assignments whose window is open now are released;
  * - device events (POST /device/v1/events): progress ('downloading', 'awaiting-consent',
  *   'waiting-preconditions', 'installing') and outcomes ('failed', 'rolled-back': the old
- *   software runs again; 'declined': the user said no, the old software stays).
+ *   software runs again; 'declined': the user said no, the old software stays; 'downloaded':
+ *   a download-only campaign's image is on the vehicle, verified, not installed).
+ * 'downloaded' ends the assignment (status 'downloaded': the Director stops naming it, so the
+ * vehicle never installs it under this campaign) and, once every assignment of the campaign on
+ * the vehicle is downloaded, the vehicle is 'downloaded' (a success for the group thresholds).
+ * It is honoured only for a download-only campaign: for any other assignment it is ignored (the
+ * vehicle held a mixed bundle because of another, download-only target; it installs next cycle).
  */
 import type { Transaction } from 'kysely';
 import type { ServerContext } from '../context.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors.js';
-import { latestDirectorMetadata } from '../services/director.js';
+import { directorSigners, latestDirectorMetadata, regenerate } from '../services/director.js';
 import type { VehicleRow } from '../services/vehicle-lock.js';
 import { withVehicleLock } from '../services/vehicle-lock.js';
 import type { VehicleState } from './model.js';
 import { IN_PROGRESS } from './model.js';
 import { releaseScheduled } from './release.js';
+import { loadSpecs } from './repo.js';
 import { setVehicleState } from './states.js';
 
 export const PROGRESS_STATES = ['downloading', 'awaiting-consent', 'waiting-preconditions', 'installing'] as const;
 export type ProgressState = (typeof PROGRESS_STATES)[number];
+/** What a vehicle may report through reportProgress: progress, or a download-only campaign's end. */
+export type ProgressEvent = ProgressState | 'downloaded';
 export type OutcomeState = 'failed' | 'rolled-back' | 'declined';
 
 /**
@@ -57,16 +66,29 @@ export interface ProgressResult {
 }
 
 /** A progress report: the vehicle's state in the campaign of its pending assignment of `filename`. */
-export async function reportProgress(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; status: ProgressState; reason?: string | undefined }, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<ProgressResult> {
+export async function reportProgress(ctx: ServerContext, vin: string, ev: { ecuSerial: string; filename: string; status: ProgressEvent; reason?: string | undefined }, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<ProgressResult> {
+  const signers = ev.status === 'downloaded' ? await directorSigners(ctx) : undefined;
   return withVehicleLock(ctx.db, vin, async (trx) => {
     await inTransaction?.(trx);
     const ecu = await trx.selectFrom('ecus').select('serial').where('serial', '=', ev.ecuSerial).where('vin', '=', vin).executeTakeFirst();
     if (ecu === undefined) throw new ApiError('NOT_FOUND', `ECU ${ev.ecuSerial} is not part of vehicle ${vin}`);
-    const a = await trx.selectFrom('assignments').select('campaign_id')
+    const a = await trx.selectFrom('assignments').select(['id', 'campaign_id'])
       .where('vin', '=', vin).where('ecu_serial', '=', ev.ecuSerial).where('filename', '=', ev.filename).where('status', '=', 'pending').executeTakeFirst();
-    if (a?.campaign_id !== undefined && a.campaign_id !== null) {
+    const campaignId = a?.campaign_id ?? null;
+    if (a !== undefined && campaignId !== null) {
+      const now = ctx.now();
       const from: readonly VehicleState[] = ['pending', ...IN_PROGRESS];
-      await setVehicleState(trx, a.campaign_id, vin, ev.status, ev.reason ?? null, ctx.now(), from);
+      if (ev.status !== 'downloaded') {
+        await setVehicleState(trx, campaignId, vin, ev.status, ev.reason ?? null, now, from);
+      } else if ((await loadSpecs(trx, [campaignId])).get(campaignId)?.action === 'download-only') {
+        // Download-only (R156 7.1.1.4: the update's state is known for each vehicle): the
+        // assignment ends without installation; the Director stops naming the image.
+        await trx.updateTable('assignments').set({ status: 'downloaded', completed_at: now }).where('id', '=', a.id).execute();
+        const open = await trx.selectFrom('assignments').select('id').where('campaign_id', '=', campaignId).where('vin', '=', vin)
+          .where('status', 'in', ['scheduled', 'pending']).limit(1).executeTakeFirst();
+        await setVehicleState(trx, campaignId, vin, open === undefined ? 'downloaded' : 'downloading', null, now, from);
+        await regenerate(trx, ctx, signers!, vin);
+      }
     }
     const targets = await latestDirectorMetadata(trx, vin, 'targets');
     return { failed: 0, directorTargetsVersion: targets?.version ?? 0, receipts: [] };

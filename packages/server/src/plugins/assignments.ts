@@ -20,7 +20,7 @@ export function iso(ms: number | null): string | null {
 
 export const Time = Type.String({ format: 'date-time' });
 export const NullableTime = Type.Union([Time, Type.Null()]);
-const Status = Type.Union([Type.Literal('pending'), Type.Literal('installed'), Type.Literal('failed'), Type.Literal('cancelled'), Type.Literal('scheduled')]);
+const Status = Type.Union([Type.Literal('pending'), Type.Literal('installed'), Type.Literal('failed'), Type.Literal('cancelled'), Type.Literal('scheduled'), Type.Literal('downloaded')]);
 
 export const AssignmentSchema = Type.Object({
   id: Type.Integer(),

@@ -73,8 +73,8 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
         filename: Type.String({ minLength: 1, maxLength: 1024 }),
         status: Type.Union([
           Type.Literal('failed'), Type.Literal('rolled-back'), Type.Literal('declined'),
-          Type.Literal('downloading'), Type.Literal('awaiting-consent'), Type.Literal('waiting-preconditions'), Type.Literal('installing'),
-        ], { description: 'failed | rolled-back (previous software restored) | declined (by the user; old software stays): the assignment ends; the others are campaign progress' }),
+          Type.Literal('downloading'), Type.Literal('awaiting-consent'), Type.Literal('waiting-preconditions'), Type.Literal('installing'), Type.Literal('downloaded'),
+        ], { description: 'failed | rolled-back (previous software restored) | declined (by the user; old software stays): the assignment ends; downloaded: a download-only campaign\'s assignment ends, not installed; the others are campaign progress' }),
         reason: Type.Optional(Type.String({ maxLength: 1000 })),
       }, { additionalProperties: false }),
       response: {

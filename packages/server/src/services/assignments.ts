@@ -15,8 +15,12 @@ import { directorSigners, regenerate } from './director.js';
 import { ImageRepoView } from './image-targets.js';
 import { withVehicleLock } from './vehicle-lock.js';
 
-/** 'scheduled': created by a campaign, not yet released to the Director (src/campaigns/release.ts) */
-export const ASSIGNMENT_STATUSES = ['pending', 'installed', 'failed', 'cancelled', 'scheduled'] as const;
+/**
+ * 'scheduled': created by a campaign, not yet released to the Director (src/campaigns/release.ts);
+ * 'downloaded': a download-only campaign's assignment the vehicle reported downloaded (ended, not
+ * installed; src/campaigns/vehicle-events.ts).
+ */
+export const ASSIGNMENT_STATUSES = ['pending', 'installed', 'failed', 'cancelled', 'scheduled', 'downloaded'] as const;
 export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number];
 
 /** An image chosen for a hardware identifier, with the Image repository's file info. */

@@ -274,10 +274,12 @@ export class HttpBackend implements Backend {
    * server marks the assignment failed; success shows in the next manifest.
    */
   async report(report: UpdateReport): Promise<void> {
-    if (!FAILED_OUTCOMES.has(report.outcome)) return;
+    // 'downloaded': a download-only campaign's images are on the vehicle, not installed (server: campaigns/vehicle-events.ts).
+    const status = report.outcome === 'downloaded' ? 'downloaded' : FAILED_OUTCOMES.has(report.outcome) ? 'failed' : undefined;
+    if (status === undefined) return;
     const reason = `${report.outcome}${report.code === undefined ? '' : ` ${report.code}`}${report.reason === undefined ? '' : `: ${report.reason}`}`.slice(0, 1000);
     for (const e of report.ecus) {
-      const body = Buffer.from(JSON.stringify({ ecuSerial: e.ecuSerial, filename: e.filepath, status: 'failed', reason }), 'utf8');
+      const body = Buffer.from(JSON.stringify({ ecuSerial: e.ecuSerial, filename: e.filepath, status, reason }), 'utf8');
       await this.#fetchBytes('POST', `${this.serverUrl}/device/v1/events`, body, MAX_ANSWER);
     }
   }

@@ -1,7 +1,8 @@
 /**
  * Update information for the user and the safety checks (UN R156 §7.2: purpose, expected
- * duration, functions unavailable meanwhile; enough battery to finish the update and a
- * rollback), read from the Director targets' optional custom field (our definition):
+ * duration, functions unavailable meanwhile; safe execution: enough battery to finish the update
+ * and a rollback, vehicle stationary and parked), read from the Director targets' optional
+ * custom field (our definition; the server writes it in src/campaigns/model.ts userInfoOf):
  *
  *   "custom": { ..., "campaign": {
  *       "id": "2026-11-brake-fix",            (optional)
@@ -9,13 +10,24 @@
  *       "expectedDurationSeconds": 600,       (this target's share; the bundle's is the sum)
  *       "unavailableFunctions": ["driving"],
  *       "minBatteryPercent": 60,
- *       "forced": false } }                   (true: inform only, no approval asked)
+ *       "stationary": true,                   (Vehicle.Speed must be 0 before execution)
+ *       "parked": true,                       (SelectedGear must be park before execution)
+ *       "forced": false,                      (true: inform only, no approval asked)
+ *       "downloadOnly": false } }             (true: download and keep the image, never install)
  *
  * Safe defaults for what is absent or malformed. The Director's online key cannot make an update
- * less safe than the vehicle allows: the battery minimum never goes below the vehicle's own
- * floor, and a bundle is forced only when every target says so. Pure.
+ * less safe than the vehicle allows; every field can only tighten the vehicle's own floor:
+ * - the battery minimum never goes below the vehicle's floor (config.minBatteryFloorPercent);
+ * - stationary and parked are always required (preconditions.ts SAFETY_FLOOR): `true` restates
+ *   it, `false` or anything else is ignored (a campaign cannot waive them);
+ * - a bundle is forced only when every target says so (else the user is asked);
+ * - a bundle is download-only when ANY target says so: its images are downloaded and verified,
+ *   nothing of it is installed (it is installed all-or-nothing), and the outcome `downloaded` is
+ *   reported; the server then ends that assignment, and the next cycle installs the rest.
+ * Pure.
  */
 import { isObject } from '@reflash/metadata';
+import { SAFETY_FLOOR } from './preconditions.js';
 
 export interface Campaign {
   readonly id?: string;
@@ -23,7 +35,13 @@ export interface Campaign {
   readonly expectedDurationSeconds: number;
   readonly unavailableFunctions: readonly string[];
   readonly minBatteryPercent: number;
+  /** UN R156 §7.2: the vehicle must be stationary before execution (never false: the floor) */
+  readonly stationary: boolean;
+  /** UN R156 §7.2: the vehicle must be in park before execution (never false: the floor) */
+  readonly parked: boolean;
   readonly forced: boolean;
+  /** download and keep the images, install nothing (outcome 'downloaded') */
+  readonly downloadOnly: boolean;
 }
 
 export const DEFAULT_CAMPAIGN: Campaign = {
@@ -31,7 +49,10 @@ export const DEFAULT_CAMPAIGN: Campaign = {
   expectedDurationSeconds: 900,
   unavailableFunctions: ['driving'],
   minBatteryPercent: 50,
+  stationary: SAFETY_FLOOR.stationary,
+  parked: SAFETY_FLOOR.parked,
   forced: false,
+  downloadOnly: false,
 };
 
 const MAX_TEXT = 200;
@@ -51,6 +72,10 @@ export function campaignOf(customs: ReadonlyArray<Readonly<Record<string, unknow
   let duration = 0;
   let minBattery = floorBatteryPercent;
   let forced = customs.length > 0;
+  // Only ever tightened (UN R156 §7.2 safe execution): the vehicle's floor, or a target's `true`.
+  let stationary = SAFETY_FLOOR.stationary;
+  let parked = SAFETY_FLOOR.parked;
+  let downloadOnly = false;
   let id: string | undefined;
   for (const custom of customs) {
     const c = isObject(custom?.['campaign']) ? custom['campaign'] : {};
@@ -62,6 +87,10 @@ export function campaignOf(customs: ReadonlyArray<Readonly<Record<string, unknow
     // Each target needs its own minimum (or the default); the bundle needs the highest.
     minBattery = Math.max(minBattery, count(c['minBatteryPercent'], 100) ?? DEFAULT_CAMPAIGN.minBatteryPercent);
     forced &&= c['forced'] === true;
+    stationary ||= c['stationary'] === true;
+    parked ||= c['parked'] === true;
+    // Fail safe: what one target asks to download only is never installed with the others.
+    downloadOnly ||= c['downloadOnly'] === true;
     id ??= text(c['id']);
   }
   return {
@@ -70,6 +99,9 @@ export function campaignOf(customs: ReadonlyArray<Readonly<Record<string, unknow
     expectedDurationSeconds: customs.length > 0 ? duration : DEFAULT_CAMPAIGN.expectedDurationSeconds,
     unavailableFunctions: [...unavailable],
     minBatteryPercent: customs.length > 0 ? minBattery : Math.max(floorBatteryPercent, DEFAULT_CAMPAIGN.minBatteryPercent),
+    stationary,
+    parked,
     forced,
+    downloadOnly,
   };
 }

@@ -43,6 +43,11 @@ export interface ImageRequest {
 export interface ImageResponse {
   /** offset in the image of the first body byte: `resumeFrom` (206) or 0 (200, whole image) */
   readonly start: number;
+  /**
+   * The bytes from `start`. A chunk may be a view of a buffer the backend reuses (HttpBackend
+   * does, to keep the Primary's memory flat): it is valid only until the next one is asked for,
+   * so consume it (hash, write) or copy it first.
+   */
   readonly body: AsyncIterable<Uint8Array>;
 }
 
@@ -50,6 +55,7 @@ export interface ImageResponse {
 export type Outcome =
   | 'success' // every ECU of the bundle runs its new image, confirmed
   | 'no-update' // nothing to install
+  | 'downloaded' // download-only campaign: the images are downloaded and verified, nothing installed
   | 'rolled-back' // the bundle failed or was interrupted: every ECU is back on its old image
   | 'declined' // the driver declined (UN R156 §7.2 user approval)
   | 'rejected' // metadata or an image was refused (an attack or a broken repository)

@@ -23,7 +23,7 @@ export type State = (typeof STATES)[number];
 
 export const EVENTS = [
   'start', 'sent', 'error', 'updates', 'noUpdates', 'blocked', 'rejected', 'next', 'done', 'met', 'unmet',
-  'timeout', 'accepted', 'declined', 'refused', 'failed', 'ok', 'resume', 'loop',
+  'timeout', 'accepted', 'declined', 'refused', 'failed', 'ok', 'resume', 'loop', 'held',
 ] as const;
 export type Event = (typeof EVENTS)[number];
 
@@ -48,6 +48,7 @@ export const TRANSITIONS: readonly Row[] = [
 
   ['download', 'next', 'download'], // one image per step
   ['download', 'done', 'preconditions'],
+  ['download', 'held', 'report'], // download-only campaign: images kept, nothing installed, 'downloaded' reported
   ['download', 'rejected', 'report'], // endless data, wrong hashes
   ['download', 'error', 'report'], // network (after resumed retries)
   ['download', 'resume', 'download'], // HTTP Range from the bytes on disk

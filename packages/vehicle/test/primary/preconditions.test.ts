@@ -7,12 +7,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VSS } from '../../src/primary/ports.js';
-import { GEAR_PARK, checkPreconditions } from '../../src/primary/preconditions.js';
+import { GEAR_PARK, SAFETY_FLOOR, checkPreconditions } from '../../src/primary/preconditions.js';
 import type { SignalValues } from '../../src/primary/preconditions.js';
 import { campaignOf, DEFAULT_CAMPAIGN } from '../../src/primary/campaign.js';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { assertAllOn } from '../support/assertions.js';
 import { InterceptedLink } from '../support/links.js';
-import { TestVehicle } from '../support/vehicle.js';
+import { TestVehicle, primaryDir } from '../support/vehicle.js';
 
 const EXECUTION = new Set(['writeInactive', 'activate', 'reboot', 'confirm']);
 
@@ -154,8 +156,79 @@ void describe('preconditions and consent', () => {
       { campaign: { id: 'c1', purpose: 'A', expectedDurationSeconds: 60, unavailableFunctions: ['driving'], minBatteryPercent: 10, forced: true } },
       { campaign: { purpose: 'B', expectedDurationSeconds: 'soon', unavailableFunctions: 'x', minBatteryPercent: 70 } },
     ], 30);
-    assert.deepEqual(c, { id: 'c1', purpose: 'A; B', expectedDurationSeconds: 60 + DEFAULT_CAMPAIGN.expectedDurationSeconds, unavailableFunctions: ['driving'], minBatteryPercent: 70, forced: false });
+    assert.deepEqual(c, {
+      id: 'c1', purpose: 'A; B', expectedDurationSeconds: 60 + DEFAULT_CAMPAIGN.expectedDurationSeconds, unavailableFunctions: ['driving'], minBatteryPercent: 70,
+      stationary: true, parked: true, forced: false, downloadOnly: false,
+    });
     assert.equal(campaignOf([{ campaign: { minBatteryPercent: 5 } }], 25).minBatteryPercent, 25, 'the floor wins');
     assert.equal(campaignOf([{ campaign: { forced: true } }, { campaign: { forced: true } }], 20).forced, true);
+  });
+
+  void it('stationary / parked from the campaign only tighten: false or garbage never waives them (UN R156 §7.2)', () => {
+    assert.deepEqual(SAFETY_FLOOR, { stationary: true, parked: true });
+    for (const v of [false, 'no', 0, null, undefined, true]) {
+      const c = campaignOf([{ campaign: { stationary: v, parked: v } }], 20);
+      assert.equal(c.stationary, true, `stationary ${String(v)}`);
+      assert.equal(c.parked, true, `parked ${String(v)}`);
+    }
+    // The check itself keeps the floor even when handed requirements that say false.
+    const moving = new Map([[VSS.speed, 10], [VSS.selectedGear, 127], [VSS.tractionBatterySoc, 90]]) as SignalValues;
+    const r = checkPreconditions(moving, { minBatteryPercent: 50, stationary: false, parked: false });
+    assert.equal(r.met, false);
+    assert.equal(r.unmet.length, 2, r.unmet.join('; '));
+  });
+
+  void it('a campaign saying stationary: false, parked: false still waits while the vehicle moves out of park', async () => {
+    const { v, unsafe, executed } = await vehicle({ stationary: false, parked: false });
+    v.signals.set(VSS.speed, 20);
+    v.signals.set(VSS.selectedGear, 127);
+    v.onSleep = (_ms, n) => {
+      assert.equal(executed.length, 0, 'nothing executed while moving');
+      if (n === 2) {
+        v.signals.set(VSS.speed, 0);
+        v.signals.set(VSS.selectedGear, GEAR_PARK);
+      }
+    };
+    const r = await v.cycle();
+    assert.equal(r.outcome, 'success');
+    assert.equal(r.record.bundle?.campaign.stationary, true);
+    assert.equal(r.record.bundle?.campaign.parked, true);
+    assert.equal(v.sleeps.length, 2);
+    assert.deepEqual(unsafe, []);
+  });
+
+  void it('download-only: downloads and verifies every image, installs nothing, asks nothing, reports downloaded', async () => {
+    const { v, executed } = await vehicle({ id: 'cmp-0123456789ab', downloadOnly: true });
+    v.signals.set(VSS.speed, 80); // downloading needs no safe state; nothing executes anyway
+    const r = await v.cycle();
+    assert.equal(r.outcome, 'downloaded');
+    assert.equal(r.record.outcome?.code, 'DOWNLOAD_ONLY');
+    assert.deepEqual(executed, [], 'no ECU was written, activated or rebooted');
+    assert.equal(v.hmi.requests.length, 0, 'no consent asked');
+    assert.ok(!v.states().includes('preconditions') && !v.states().includes('consent') && !v.states().includes('install'), v.states().join(' '));
+    assertAllOn(v, 1);
+    const rep = v.backend.reports.at(-1)!;
+    assert.equal(rep.outcome, 'downloaded');
+    assert.equal(rep.campaignId, 'cmp-0123456789ab');
+    assert.deepEqual(rep.ecus.map((e) => e.status), ['not-installed', 'not-installed', 'not-installed']);
+    // The images stay on disk: a later campaign that installs them finds them cached.
+    for (const item of r.record.bundle!.items) await access(join(primaryDir(v.dir), item.file));
+    const requests = v.backend.imageRequests.length;
+    v.signals.set(VSS.speed, 0);
+    v.world.assignAll(2, { id: 'cmp-0123456789ac', forced: true });
+    assert.equal((await v.cycle()).outcome, 'success');
+    assert.equal(v.backend.imageRequests.length, requests, 'installed from the downloaded images, none fetched again');
+    assertAllOn(v, 2);
+  });
+
+  void it('one download-only target holds the whole bundle (installed all-or-nothing): nothing is installed', async () => {
+    const { v, executed } = await vehicle();
+    const [first] = v.ecus;
+    v.world.assign(first!.serial, v.world.release(first!.hardwareId, 2).target, { campaign: { downloadOnly: true } });
+    const r = await v.cycle();
+    assert.equal(r.outcome, 'downloaded');
+    assert.equal(r.record.bundle?.items.length, 3);
+    assert.deepEqual(executed, []);
+    assertAllOn(v, 1);
   });
 });

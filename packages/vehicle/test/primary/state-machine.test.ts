@@ -21,7 +21,7 @@ const EMITS: Readonly<Record<State, readonly Event[]>> = {
   idle: ['start'],
   checkin: ['sent', 'error'],
   verify: ['updates', 'noUpdates', 'blocked', 'rejected', 'error'],
-  download: ['next', 'done', 'rejected', 'error'],
+  download: ['next', 'done', 'held', 'rejected', 'error'],
   preconditions: ['met', 'unmet', 'timeout'],
   consent: ['accepted', 'declined'],
   distribute: ['next', 'done', 'refused', 'failed'],

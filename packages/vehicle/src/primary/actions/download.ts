@@ -2,7 +2,9 @@
  * download: one image of the bundle per step, streamed, bounded, hashed and resumable
  * (primary/download.ts). Too many bytes or wrong hashes are attacks (Uptane 4.3.3 endless data,
  * arbitrary software); network failures end the cycle after the retries (the bytes on disk are
- * kept and resumed next time).
+ * kept and resumed next time). For a download-only campaign the last image ends the cycle
+ * (`held`): the images stay on disk (a later campaign naming them finds them cached), nothing is
+ * installed, the outcome `downloaded` is reported.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -27,5 +29,11 @@ export const download: Action = async (ctx, rec) => {
     throw err;
   }
   const cursor = rec.cursor + 1;
-  return { event: cursor < items.length ? 'next' : 'done', record: { ...rec, cursor, progress: rec.progress + 1 } };
+  const next = { ...rec, cursor, progress: rec.progress + 1 };
+  if (cursor < items.length) return { event: 'next', record: next };
+  // A download-only campaign (campaign.ts): the verified images stay on disk, nothing is installed.
+  if (requireBundle(rec).campaign.downloadOnly) {
+    return { event: 'held', record: withOutcome(next, 'downloaded', { code: 'DOWNLOAD_ONLY', reason: 'downloaded and verified; not installed (download-only campaign)' }) };
+  }
+  return { event: 'done', record: next };
 };

@@ -10,7 +10,8 @@ import { requireBundle, withOutcome } from '../context.js';
 import { checkPreconditions, readPreconditions } from '../preconditions.js';
 
 export const waitForPreconditions: Action = async (ctx, rec) => {
-  const check = checkPreconditions(await readPreconditions(ctx.signals), requireBundle(rec).campaign.minBatteryPercent);
+  // The campaign's requirements on top of the vehicle's floor (preconditions.ts SAFETY_FLOOR).
+  const check = checkPreconditions(await readPreconditions(ctx.signals), requireBundle(rec).campaign);
   if (check.met) return { event: 'met', record: { ...rec, waits: 0 } };
   const waits = rec.waits + 1;
   const policy = ctx.config.preconditionWait;
