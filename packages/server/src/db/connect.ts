@@ -16,6 +16,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -35,6 +36,38 @@ export interface Db {
 }
 
 export type SqliteSynchronous = 'group' | 'full' | 'normal';
+
+/**
+ * SQL texts of prepared queries (db/prepared.ts registers them when it compiles one): on
+ * PostgreSQL they run as named prepared statements, parsed and planned once per connection
+ * instead of on every call. Only fixed-shape statements compiled after the migrations are here.
+ */
+const namedStatements = new Map<string, string>();
+export function registerPreparedStatement(sql: string): void {
+  if (!namedStatements.has(sql)) namedStatements.set(sql, `rf_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`);
+}
+
+/** The pool Kysely uses: its clients send registered statements by name (pg's prepared statements). */
+function withNamedStatements(pool: pg.Pool): pg.Pool {
+  const connect = async (): Promise<pg.PoolClient> => {
+    const client = await pool.connect();
+    const query = client.query.bind(client) as (text: unknown, values?: unknown[]) => Promise<pg.QueryResult>;
+    return new Proxy(client, {
+      get(target, prop, receiver): unknown {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (text: unknown, values?: unknown[]) => {
+          const name = typeof text === 'string' ? namedStatements.get(text) : undefined;
+          return name === undefined ? query(text, values) : query({ name, text, values });
+        };
+      },
+    });
+  };
+  return new Proxy(pool, {
+    get(target, prop, receiver): unknown {
+      return prop === 'connect' ? connect : Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+}
 
 /**
  * Group fsync of a SQLite WAL file: `writeSeq` counts write statements (bumped as they are
@@ -152,7 +185,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     pool.on('error', (err) => {
       opts.onPoolError?.(err);
     });
-    kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withNamedStatements(pool) }) });
   } else {
     const file = opts.url.startsWith('sqlite:') ? opts.url.slice('sqlite:'.length) : opts.url;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

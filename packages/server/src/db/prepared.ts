@@ -5,7 +5,8 @@
  * and compiled (per Kysely instance: its adapter tells the dialect); each run substitutes the arguments into the compiled parameter list and
  * executes it through the same Kysely instance or transaction (same driver, same connection
  * rules, same result shape). Only queries whose shape does not depend on the arguments qualify
- * (no IN lists of varying length).
+ * (no IN lists of varying length). On PostgreSQL they also run as named prepared statements
+ * (db/connect.ts), planned once per connection.
  *
  *   const vehicle = prepared<{ vin: string }>()((db, p) => db.selectFrom('vehicles').selectAll().where('vin', '=', p.vin));
  *   const row = await vehicle.first(trx, { vin });
@@ -14,6 +15,7 @@ import { PostgresAdapter } from 'kysely';
 import type { Compilable, CompiledQuery, Kysely, Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import type { Dialect } from './migrations.js';
+import { registerPreparedStatement } from './connect.js';
 
 /** A placeholder for argument `name`; built into the query as a value, replaced at run time. */
 class Param {
@@ -51,6 +53,7 @@ export function prepared<A extends Record<string, unknown>>() {
         if (new Set(names).size !== names.length) throw new Error(`prepared query uses an argument twice: ${query.sql}`);
         c = { query, slots };
         compiled.set(adapter, c);
+        registerPreparedStatement(query.sql);
       }
       return c;
     }
