@@ -1,8 +1,8 @@
 // Fleet simulation against one server on this machine: N vehicles x 3 ECUs, 256 KiB images.
 //
 // The server is a child process (@reflash/server startServer, the code `reflash server` runs:
-// SQLite in a temporary data folder with the default synchronous=full, i.e. fsync per commit;
-// log level error) on 127.0.0.1:0. This process is the fleet: `reflash fleet` code
+// SQLite in a temporary data folder with the default `group` durability: the WAL fsynced once for all
+// commits waiting, every answer after its commits are durable; log level error) on 127.0.0.1:0. This process is the fleet: `reflash fleet` code
 // (packages/cli/src/fleet): first prepare (TEST offline keys, Image-repo init, one signed 256 KiB
 // image per ECU hardware id uploaded, N vehicles provisioned, the image set assigned; timed
 // apart), then every vehicle is a real Primary (@reflash/vehicle) with 3 file-based ECUs
