@@ -29,6 +29,7 @@ export const ERRORS = {
   MANIFEST_REJECTED: { status: 422, message: 'the vehicle manifest was refused' },
   IMAGE_NOT_UPLOADED: { status: 422, message: 'the metadata names an image whose bytes were not uploaded' },
   ASSIGNMENT_INVALID: { status: 422, message: 'the assignment cannot be made' },
+  ASSIGNMENT_CONFLICT: { status: 409, message: 'an ECU is in a running campaign: pause or cancel it, or wait until it is done for the vehicle' },
   LENGTH_REQUIRED: { status: 411, message: 'Content-Length is required' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'the request body is too large' },
   UPLOAD_INCOMPLETE: { status: 400, message: 'the upload ended before its declared length' },

@@ -1,10 +1,14 @@
 /**
  * Rolling a campaign out to a group, and withdrawing it (pause, cancel, expiry).
- * - startGroup: the group's queued vehicles are checked for compatibility with their last known
- *   configuration (SUMS checkCompatibility); incompatible ones are recorded and never updated;
- *   each compatible one gets 'scheduled' assignments for its matching ECUs (image file info and
- *   release counter from the current signed Image repository, services/assignments.ts
- *   resolveImages), released at once when the campaign may go there now (release.ts).
+ * - startGroup: the group's queued vehicles, and the deferred vehicles of this and earlier
+ *   groups, are checked for compatibility with their last known configuration (SUMS
+ *   checkCompatibility; again for a deferred one: the holder may have changed it); incompatible
+ *   ones are recorded and never updated; a compatible one whose ECUs another campaign or a direct
+ *   assignment still holds (conflicts.ts) is 'deferred', never enrolled over it; each other one
+ *   gets 'scheduled' assignments for its matching ECUs (image file info and release counter from
+ *   the current signed Image repository, services/assignments.ts resolveImages), released at
+ *   once when the campaign may go there now (release.ts). The tick calls it again for the
+ *   current group, so deferred vehicles are enrolled once they are free.
  * - withdraw: vehicles that have not started lose the campaign's assignments (pause: back to
  *   'scheduled'; cancel and expiry: 'cancelled'), and their Director targets are regenerated.
  *   A vehicle that is installing keeps its assignment until it reports (it finishes or rolls
@@ -16,6 +20,7 @@ import { directorSigners, regenerate } from '../services/director.js';
 import { withVehicleLock } from '../services/vehicle-lock.js';
 import type { VehicleState } from './model.js';
 import type { Campaign } from './repo.js';
+import { describeHolders, holders } from './conflicts.js';
 import { releaseScheduled } from './release.js';
 import { setStatesInBulk, setVehicleState, vehicleState } from './states.js';
 import { sumsPort } from './sums-port.js';
@@ -25,13 +30,21 @@ const CHUNK = 500;
 export interface GroupStart {
   readonly scheduled: number;
   readonly incompatible: number;
+  readonly deferred: number;
 }
+
+const WAITING: readonly VehicleState[] = ['queued', 'deferred'];
 
 export async function startGroup(ctx: ServerContext, c: Campaign, group: number): Promise<GroupStart> {
   const id = c.row.id;
   const queued = (await ctx.db.kysely.selectFrom('campaign_vehicle_states').select('vin')
-    .where('campaign_id', '=', id).where('group_idx', '=', group).where('state', '=', 'queued').orderBy('vin').execute()).map((r) => r.vin);
-  if (queued.length === 0) return { scheduled: 0, incompatible: 0 };
+    .where('campaign_id', '=', id)
+    .where((eb) => eb.or([
+      eb.and([eb('group_idx', '=', group), eb('state', '=', 'queued')]),
+      eb.and([eb('group_idx', '<=', group), eb('state', '=', 'deferred')]),
+    ]))
+    .orderBy('vin').execute()).map((r) => r.vin);
+  if (queued.length === 0) return { scheduled: 0, incompatible: 0, deferred: 0 };
   const port = sumsPort();
   const pkg = { images: c.spec.images };
   let incompatible = 0;
@@ -46,7 +59,7 @@ export async function startGroup(ctx: ServerContext, c: Campaign, group: number)
     if (bad.size > 0) {
       await ctx.db.kysely.transaction().execute(async (trx) => {
         for (const [vin, reason] of bad) {
-          if (await setVehicleState(trx, id, vin, 'incompatible', reason, ctx.now(), ['queued'])) incompatible++;
+          if (await setVehicleState(trx, id, vin, 'incompatible', reason, ctx.now(), WAITING)) incompatible++;
         }
       });
     }
@@ -55,15 +68,26 @@ export async function startGroup(ctx: ServerContext, c: Campaign, group: number)
   const byHardware = new Map(choices.map((x) => [x.hardwareId, x]));
   const signers = await directorSigners(ctx);
   let scheduled = 0;
+  let deferred = 0;
   for (const vin of queued.filter((v) => compatible.has(v))) {
     await withVehicleLock(ctx.db, vin, async (trx, vehicle) => {
-      if (await vehicleState(trx, id, vin) !== 'queued') return;
+      const state = await vehicleState(trx, id, vin);
+      if (state === undefined || !WAITING.includes(state)) return;
       const now = ctx.now();
       const ecus = await trx.selectFrom('ecus').select(['serial', 'hardware_id'])
         .where('vin', '=', vin).where('hardware_id', 'in', [...byHardware.keys()]).orderBy('serial').execute();
       if (ecus.length === 0) {
         await setVehicleState(trx, id, vin, 'incompatible', `no ECU with hardware id ${[...byHardware.keys()].join(', ')}`, now);
         incompatible++;
+        return;
+      }
+      // One update per ECU at a time (conflicts.ts): wait for the holder, never cancel it.
+      const held = await holders(trx, vin, ecus.map((e) => e.serial), id);
+      if (held.length > 0) {
+        const reason = `waiting: ${describeHolders(held)}`;
+        const row = await trx.selectFrom('campaign_vehicle_states').select('reason').where('campaign_id', '=', id).where('vin', '=', vin).executeTakeFirst();
+        if (state !== 'deferred' || row?.reason !== reason.slice(0, 1000)) await setVehicleState(trx, id, vin, 'deferred', reason, now, WAITING);
+        deferred++;
         return;
       }
       await trx.insertInto('assignments').values(ecus.map((e) => {
@@ -78,7 +102,7 @@ export async function startGroup(ctx: ServerContext, c: Campaign, group: number)
       scheduled++;
     });
   }
-  return { scheduled, incompatible };
+  return { scheduled, incompatible, deferred };
 }
 
 export type WithdrawMode = 'pause' | 'cancel' | 'expire';
@@ -116,7 +140,9 @@ export async function withdraw(ctx: ServerContext, campaignId: string, mode: Wit
     });
   }
   if (mode !== 'pause') {
-    await ctx.db.kysely.transaction().execute((trx) => setStatesInBulk(trx, campaignId, 'queued', 'cancelled', reason, ctx.now()));
+    await ctx.db.kysely.transaction().execute(async (trx) => {
+      for (const from of WAITING) await setStatesInBulk(trx, campaignId, from, 'cancelled', reason, ctx.now());
+    });
   }
   return n;
 }

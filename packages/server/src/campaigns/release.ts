@@ -11,6 +11,7 @@ import { directorSigners, regenerate } from '../services/director.js';
 import type { VehicleRow } from '../services/vehicle-lock.js';
 import { withVehicleLock } from '../services/vehicle-lock.js';
 import type { Campaign } from './repo.js';
+import { holders } from './conflicts.js';
 import { findCampaign, loadSpecs } from './repo.js';
 import { windowOpen } from './windows.js';
 
@@ -25,8 +26,10 @@ export function releasable(c: Pick<Campaign, 'status' | 'spec'>, tz: string | nu
 /**
  * Release the vehicle's scheduled campaign assignments that may go now (inside the vehicle's
  * lock; the caller regenerates the Director targets when this returns more than 0). One pending
- * assignment per ECU: a released one replaces an older pending assignment of the same ECU, as a
- * new direct assignment does.
+ * assignment per ECU (Uptane 2.1 §5.2), and never over another holder (conflicts.ts): a
+ * campaign whose ECU is held by a direct assignment or another running campaign is not
+ * released on this vehicle (all of its ECUs wait: the bundle goes together). A leftover pending
+ * assignment of a finished or cancelled campaign is replaced, with the reason recorded.
  */
 export async function releaseScheduled(trx: Transaction<Database>, vehicle: VehicleRow, now: number): Promise<number> {
   const rows = await trx.selectFrom('assignments').select(['id', 'ecu_serial', 'campaign_id'])
@@ -40,12 +43,17 @@ export async function releaseScheduled(trx: Transaction<Database>, vehicle: Vehi
     const spec = specs.get(id);
     return spec !== undefined && releasable({ status: 'running', spec }, vehicle.time_zone, now);
   }));
-  const release = rows.filter((r) => r.campaign_id !== null && open.has(r.campaign_id));
-  if (release.length === 0) return 0;
-  await trx.updateTable('assignments').set({ status: 'cancelled', completed_at: now })
-    .where('ecu_serial', 'in', release.map((r) => r.ecu_serial)).where('status', '=', 'pending').execute();
-  await trx.updateTable('assignments').set({ status: 'pending' }).where('id', 'in', release.map((r) => r.id)).execute();
-  return release.length;
+  let released = 0;
+  for (const id of [...open].sort()) {
+    const mine = rows.filter((r) => r.campaign_id === id);
+    const serials = mine.map((r) => r.ecu_serial);
+    if ((await holders(trx, vehicle.vin, serials, id)).some((h) => h.status === 'pending' || h.campaignId === null)) continue;
+    await trx.updateTable('assignments').set({ status: 'cancelled', failure: `replaced by campaign ${id}`, completed_at: now })
+      .where('ecu_serial', 'in', serials).where('status', '=', 'pending').execute();
+    await trx.updateTable('assignments').set({ status: 'pending' }).where('id', 'in', mine.map((r) => r.id)).execute();
+    released += mine.length;
+  }
+  return released;
 }
 
 /** Release what may go now for up to `limit` vehicles of a running campaign. Returns vehicles released. */

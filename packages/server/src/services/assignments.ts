@@ -3,13 +3,15 @@
  * vehicle). An image can only be assigned when the CURRENT signed Image repository lists it for
  * the ECU's hardware identifier (custom.hardwareIds), so the Director never names software a
  * vehicle's full verification would refuse (§5.4.4.2 step 10). At most one pending assignment per
- * ECU: a new one cancels the old. Every change regenerates that vehicle's Director targets under
- * its row lock.
+ * ECU: a new direct one replaces an older direct one, but never a running campaign's (that
+ * would silently cancel it: ASSIGNMENT_CONFLICT, src/campaigns/conflicts.ts). Every change
+ * regenerates that vehicle's Director targets under its row lock.
  */
 import type { Selectable } from 'kysely';
 import { readUptaneCustom } from '@reflash/metadata';
 import type { ServerContext } from '../context.js';
 import type { AssignmentTable } from '../db/schema.js';
+import { holders } from '../campaigns/conflicts.js';
 import { ApiError } from '../errors.js';
 import { directorSigners, regenerate } from './director.js';
 import { ImageRepoView } from './image-targets.js';
@@ -99,6 +101,14 @@ export async function createAssignments(ctx: ServerContext, vins: readonly strin
   }
   const missing = unique.filter((v) => !known.has(v));
   if (missing.length > 0) throw new ApiError('VEHICLE_NOT_FOUND', `${missing.length} unknown vehicle(s), e.g. ${missing[0]!}`, { missing: missing.slice(0, 20) });
+  // Refused before anything changes when a running campaign holds one of the ECUs (checked again under each vehicle's lock).
+  for (const part of chunks([...ecusByVin.keys()])) {
+    const held = await ctx.db.kysely.selectFrom('assignments').innerJoin('campaigns', 'campaigns.id', 'assignments.campaign_id')
+      .select(['assignments.vin', 'assignments.ecu_serial', 'assignments.campaign_id', 'assignments.status'])
+      .where('assignments.vin', 'in', part).where('assignments.hardware_id', 'in', [...byHardware.keys()])
+      .where('assignments.status', 'in', ['scheduled', 'pending']).where('campaigns.status', 'in', ['running', 'paused']).orderBy('assignments.vin').limit(20).execute();
+    if (held.length > 0) throw conflict(held.map((h) => ({ vin: h.vin, ecuSerial: h.ecu_serial, campaignId: h.campaign_id, status: h.status })));
+  }
   if (ecusByVin.size === 0) {
     throw new ApiError('ASSIGNMENT_INVALID', `no ECU of these vehicles has hardware id ${[...byHardware.keys()].join(', ')}`);
   }
@@ -113,7 +123,9 @@ export async function createAssignments(ctx: ServerContext, vins: readonly strin
       await withVehicleLock(ctx.db, vin, async (trx) => {
         const now = ctx.now();
         const serials = ecus.map((e) => e.serial);
-        // One pending assignment per ECU (unique index): the new one replaces the old.
+        const held = (await holders(trx, vin, serials, null)).filter((h) => h.campaignId !== null);
+        if (held.length > 0) throw conflict(held.map((h) => ({ vin, ...h })));
+        // One pending assignment per ECU (unique index): the new one replaces an older direct one.
         await trx.updateTable('assignments').set({ status: 'cancelled', completed_at: now })
           .where('ecu_serial', 'in', serials).where('status', '=', 'pending').execute();
         await trx.insertInto('assignments').values(ecus.map((e) => {
@@ -130,6 +142,13 @@ export async function createAssignments(ctx: ServerContext, vins: readonly strin
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   return { created, vehicles: ecusByVin.size };
+}
+
+function conflict(held: ReadonlyArray<{ vin: string; ecuSerial: string; campaignId: string | null; status: string }>): ApiError {
+  const first = held[0]!;
+  return new ApiError('ASSIGNMENT_CONFLICT', `ECU ${first.ecuSerial} of ${first.vin} is in campaign ${first.campaignId ?? ''} (${first.status})${held.length > 1 ? `, and ${held.length - 1} more` : ''}`, {
+    held: held.map((h) => ({ vin: h.vin, ecuSerial: h.ecuSerial, campaignId: h.campaignId })),
+  });
 }
 
 export type AssignmentRow = Selectable<AssignmentTable>;
