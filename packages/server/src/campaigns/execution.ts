@@ -37,13 +37,19 @@ const WAITING: readonly VehicleState[] = ['queued', 'deferred'];
 
 export async function startGroup(ctx: ServerContext, c: Campaign, group: number): Promise<GroupStart> {
   const id = c.row.id;
+  const hardwareIds = Object.keys(c.spec.images);
   const queued = (await ctx.db.kysely.selectFrom('campaign_vehicle_states').select('vin')
-    .where('campaign_id', '=', id)
-    .where((eb) => eb.or([
-      eb.and([eb('group_idx', '=', group), eb('state', '=', 'queued')]),
-      eb.and([eb('group_idx', '<=', group), eb('state', '=', 'deferred')]),
-    ]))
-    .orderBy('vin').execute()).map((r) => r.vin);
+    .where('campaign_id', '=', id).where('group_idx', '=', group).where('state', '=', 'queued').execute()).map((r) => r.vin);
+  // Deferred vehicles only once nothing holds their ECUs any more (conflicts.ts, in SQL: a
+  // vehicle that is still held costs no compatibility check and no lock on every tick).
+  const freed = (await ctx.db.kysely.selectFrom('campaign_vehicle_states as s').select('s.vin')
+    .where('s.campaign_id', '=', id).where('s.group_idx', '<=', group).where('s.state', '=', 'deferred')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('assignments as a').leftJoin('campaigns as c', 'c.id', 'a.campaign_id').select('a.id')
+      .whereRef('a.vin', '=', 's.vin').where('a.status', 'in', ['scheduled', 'pending']).where('a.hardware_id', 'in', hardwareIds)
+      .where((e) => e.or([e('a.campaign_id', 'is', null), e.and([e('c.status', 'in', ['running', 'paused']), e('a.campaign_id', '!=', id)])])))))
+    .execute()).map((r) => r.vin);
+  queued.push(...freed);
+  queued.sort();
   if (queued.length === 0) return { scheduled: 0, incompatible: 0, deferred: 0 };
   const port = sumsPort();
   const pkg = { images: c.spec.images };
