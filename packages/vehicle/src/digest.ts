@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { HASH_ALGORITHMS, HashMismatchError, LengthMismatchError } from '@reflash/metadata';
+import { HASH_CHUNK_BYTES, fileChunks } from './io/file-chunks.js';
 
 /** What an image is: its name, length and hashes (from verified metadata). */
 export interface ImageInfo {
@@ -75,9 +75,7 @@ export class StreamingDigest {
 
 /** Feed the first `limit` bytes of a file (all if undefined) into `digest`. */
 export async function digestFile(path: string, digest: StreamingDigest, limit?: number): Promise<void> {
-  if (limit === 0) return;
-  const opts = limit === undefined ? {} : { start: 0, end: limit - 1 };
-  for await (const chunk of createReadStream(path, opts) as AsyncIterable<Buffer>) digest.update(chunk);
+  for await (const chunk of fileChunks(path, { chunkBytes: HASH_CHUNK_BYTES, ...(limit === undefined ? {} : { limit }) })) digest.update(chunk);
 }
 
 /** True when the file at `path` is exactly `image` (length and hashes). */
@@ -97,6 +95,6 @@ export async function fileIsImage(path: string, image: ImageInfo): Promise<boole
 /** SHA-256 of a whole file (hex). */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) h.update(chunk);
+  for await (const chunk of fileChunks(path, { chunkBytes: HASH_CHUNK_BYTES })) h.update(chunk);
   return h.digest('hex');
 }

@@ -65,7 +65,10 @@ export interface EcuLink {
    * EcuRefusedError (and records the attack) when the metadata does not verify.
    */
   verifyMetadata(bundle: MetadataBundle): Promise<ImageInfo | null>;
-  /** Write the approved image into the inactive bank (marked bad first; length and hashes checked). */
+  /**
+   * Write the approved image into the inactive bank (marked bad first; length and hashes checked).
+   * The Primary reuses one buffer for the chunks: each is valid only until the next is asked for.
+   */
   writeInactive(image: AsyncIterable<Uint8Array>): Promise<void>;
   /** Switch the boot selection to the written bank ('pending', boot-attempt counter reset). */
   activate(): Promise<void>;

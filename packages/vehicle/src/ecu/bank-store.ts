@@ -5,13 +5,13 @@
  * record persisted) before the first byte is written (bank-record.ts).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HashMismatchError, LengthMismatchError } from '@reflash/metadata';
 import { StreamingDigest } from '../digest.js';
 import type { ImageInfo } from '../digest.js';
+import { HASH_CHUNK_BYTES, fileChunks } from '../io/file-chunks.js';
 import { requireJsonFile, writeJsonFile } from '../io/json-file.js';
 import { checkRecord, parseBankRecord } from './bank-record.js';
 import type { BankId, BankRecord } from './bank-record.js';
@@ -80,7 +80,8 @@ export class BankStore {
     const digest = image === null ? undefined : new StreamingDigest(image);
     let intact = digest !== undefined;
     try {
-      for await (const chunk of createReadStream(this.bankPath(id)) as AsyncIterable<Buffer>) {
+      // One reused read buffer (no per-chunk allocation over a whole bank).
+      for await (const chunk of fileChunks(this.bankPath(id), { chunkBytes: HASH_CHUNK_BYTES })) {
         sha.update(chunk);
         if (intact) {
           try {

@@ -1,5 +1,7 @@
 /**
- * The Backend port over HTTP (docs/SERVER-API.md device API), with Node's global fetch:
+ * The Backend port over HTTP (docs/SERVER-API.md device API), with the small HTTP/1.1 client of
+ * http-client.ts (node:net/node:tls, one reused read buffer: no fetch/undici, whose WebStreams
+ * and per-read buffers cost the Primary tens of MiB of RSS during a 1 GiB download):
  * - every request is signed with the Primary ECU's registered key (RFC 9421 HTTP Message
  *   Signatures, fresh nonce, created = now; RFC 9530 Content-Digest for bodies) via
  *   @reflash/metadata signRequest, and only for this backend's own server origin;
@@ -8,7 +10,8 @@
  * - images streamed (`GET /repo/image/targets/<dir>/<sha256>.<name>`, Range `bytes=N-` when
  *   resuming; 206 resumes, 200 restarts): the body is handed to the Primary chunk by chunk and the
  *   connection is dropped when the Primary stops reading (primary/download.ts bounds and hashes);
- * - an inactivity timeout on every exchange (no headers or no body bytes for `timeoutMs`).
+ * - an inactivity timeout on every exchange (no headers or no body bytes for `timeoutMs`);
+ * - redirects are not followed (a 3xx is a FetchError with its status).
  * Network failures and non-2xx statuses are FetchError (a DownloadError: the Primary retries).
  */
 import type { KeyObject } from 'node:crypto';
@@ -17,6 +20,8 @@ import type { VehicleManifest } from '@reflash/metadata';
 import type { Fetcher } from '@reflash/verify';
 import type { ImageInfo } from '../digest.js';
 import type { Backend, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, UpdateReport } from '../primary/ports.js';
+import { httpRequest } from './http-client.js';
+import type { HttpResponse } from './http-client.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** Largest answer to a manifest upload or an event. */
@@ -45,11 +50,11 @@ export interface HttpBackendOptions {
   readonly now?: () => number;
   /** inactivity timeout per exchange (ms) */
   readonly timeoutMs?: number;
+  /** trusted CA certificates for an https server (default: Node's bundled list) */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** called once per request (its answer's status), e.g. to count requests */
   readonly onRequest?: (info: RequestInfo) => void;
 }
-
-class Timeout extends Error {}
 
 function normaliseBaseUrl(url: string): string {
   let u: URL;
@@ -73,11 +78,8 @@ export function hashPrefixedPath(image: ImageInfo): string {
 }
 
 interface Open {
-  readonly res: Response;
-  /** re-arm the inactivity timer (each body chunk) */
-  readonly arm: () => void;
-  /** stop the timer; drop the connection unless the body was read to its end */
-  readonly done: (readAll?: boolean) => void;
+  readonly res: HttpResponse;
+  /** the error to throw for a failure of this exchange (network errors become FetchError 0) */
   readonly failed: (err: unknown) => Error;
 }
 
@@ -93,6 +95,7 @@ export class HttpBackend implements Backend {
   readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #origin: string;
+  readonly #ca: HttpBackendOptions['ca'];
   readonly #onRequest: ((info: RequestInfo) => void) | undefined;
 
   constructor(opts: HttpBackendOptions) {
@@ -104,6 +107,7 @@ export class HttpBackend implements Backend {
     this.#now = opts.now ?? Date.now;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
     this.#origin = new URL(this.serverUrl).origin;
+    this.#ca = opts.ca;
     this.#onRequest = opts.onRequest;
     this.directorBaseUrl = `${this.serverUrl}/repo/director/${encodeURIComponent(opts.vin)}/`;
     this.imageBaseUrl = `${this.serverUrl}/repo/image/`;
@@ -112,7 +116,7 @@ export class HttpBackend implements Backend {
     this.imageFetcher = fetcher;
   }
 
-  /** Open a signed request; the caller reads the body (or not) and then calls done(). */
+  /** Send a signed request and read the answer's head; the caller reads the body (or not) and closes it. */
   async #open(method: string, url: string, body: Uint8Array | undefined, extraHeaders: Readonly<Record<string, string>> = {}): Promise<Open> {
     const u = new URL(url);
     if (u.origin !== this.#origin) throw new UsageError(`${url} is not on ${this.#origin}: the vehicle key signs only for its own server`);
@@ -120,81 +124,54 @@ export class HttpBackend implements Backend {
     const sig = signRequest({ method, url: path, body, keyid: this.#keyId, privateKey: this.#privateKey, nowSeconds: Math.floor(this.#now() / 1000) });
     const headers: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'reflash-vehicle', ...sig, ...extraHeaders };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const controller = new AbortController();
-    let idle: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(idle);
-      idle = setTimeout(() => controller.abort(new Timeout(`no progress for ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    };
     const failed = (err: unknown): Error => {
       if (err instanceof FetchError || err instanceof DownloadLengthError || err instanceof UsageError) return err;
-      const reason: unknown = controller.signal.reason;
-      const msg = controller.signal.aborted && reason instanceof Timeout
-        ? reason.message
-        : err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+      const msg = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
       return new FetchError(0, `${method} ${path}: ${msg}`, { cause: err });
     };
-    arm();
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(url, { method, headers, signal: controller.signal, redirect: 'error', ...(body === undefined ? {} : { body }) });
+      res = await httpRequest({ method, url: u, headers, timeoutMs: this.#timeoutMs, ...(body === undefined ? {} : { body }), ...(this.#ca === undefined ? {} : { ca: this.#ca }) });
     } catch (err) {
-      clearTimeout(idle);
       this.#onRequest?.({ method, path, status: 0 });
       throw failed(err);
     }
     this.#onRequest?.({ method, path, status: res.status });
-    let finished = false;
-    const done = (readAll = false): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(idle);
-      // Not read to the end (error, or the consumer stopped): drop the connection.
-      if (!readAll) controller.abort(new Error('request abandoned'));
-    };
-    return { res, arm, done, failed };
+    return { res, failed };
   }
 
   /** A bounded, buffered exchange (metadata and small JSON answers). */
   async #fetchBytes(method: string, url: string, body: Uint8Array | undefined, maxLength: number): Promise<Uint8Array> {
     const o = await this.#open(method, url, body);
+    const ok = o.res.status >= 200 && o.res.status <= 299;
     try {
       const announced = o.res.headers.get('content-length');
-      if (o.res.status >= 200 && o.res.status <= 299 && announced !== null && /^\d+$/.test(announced) && Number(announced) > maxLength) {
+      if (ok && announced !== undefined && /^\d+$/.test(announced) && Number(announced) > maxLength) {
         throw new DownloadLengthError(`${url}: ${announced} bytes, more than the limit of ${maxLength}`);
       }
       const chunks: Uint8Array[] = [];
       let total = 0;
-      let readAll = o.res.body === null;
-      if (o.res.body !== null) {
-        const reader = o.res.body.getReader();
-        for (;;) {
-          o.arm();
-          let r: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
-          try {
-            r = await reader.read();
-          } catch (err) {
-            throw o.failed(err);
-          }
-          if (r.done) {
-            readAll = true;
-            break;
-          }
-          total += r.value.byteLength;
-          // Error answers are read only for their (small) message.
-          if (total > maxLength) {
-            if (o.res.status < 200 || o.res.status > 299) break;
-            throw new DownloadLengthError(`${url}: more than the limit of ${maxLength} bytes`);
-          }
-          chunks.push(r.value);
+      for (;;) {
+        let c: Uint8Array | null;
+        try {
+          c = await o.res.read();
+        } catch (err) {
+          throw o.failed(err);
         }
+        if (c === null) break;
+        total += c.byteLength;
+        // Error answers are read only for their (small) message.
+        if (total > maxLength) {
+          if (!ok) break;
+          throw new DownloadLengthError(`${url}: more than the limit of ${maxLength} bytes`);
+        }
+        chunks.push(Buffer.from(c)); // a copy: the client reuses its read buffer
       }
-      o.done(readAll);
       const bytes = Buffer.concat(chunks);
-      if (o.res.status < 200 || o.res.status > 299) throw new FetchError(o.res.status, `${method} ${url}: HTTP ${o.res.status}${errorText(bytes)}`);
+      if (!ok) throw new FetchError(o.res.status, `${method} ${url}: HTTP ${o.res.status}${errorText(bytes)}`);
       return bytes;
     } finally {
-      o.done();
+      o.res.close();
     }
   }
 
@@ -237,33 +214,26 @@ export class HttpBackend implements Backend {
         throw new FetchError(o.res.status, `GET ${url}: HTTP ${o.res.status}`);
       }
     } catch (err) {
-      o.done();
+      o.res.close();
       throw err;
     }
-    const res = o.res;
+    const { res, failed } = o;
+    // Each chunk is a view of the client's read buffer, valid until the next one is asked for
+    // (ImageResponse.body): the Primary hashes and writes it before it reads on.
     async function* body(): AsyncGenerator<Uint8Array> {
-      if (res.body === null) {
-        o.done();
-        return;
-      }
-      const reader = res.body.getReader();
       try {
         for (;;) {
-          o.arm();
-          let r: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+          let c: Uint8Array | null;
           try {
-            r = await reader.read();
+            c = await res.read();
           } catch (err) {
-            throw o.failed(err);
+            throw failed(err);
           }
-          if (r.done) {
-            o.done(true);
-            return;
-          }
-          yield r.value;
+          if (c === null) return;
+          yield c;
         }
       } finally {
-        o.done();
+        res.close(); // not read to the end (error, or the consumer stopped): drop the connection
       }
     }
     return { start, body: body() };

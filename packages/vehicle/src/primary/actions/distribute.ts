@@ -4,17 +4,13 @@
  * inactive bank (the ECU marks it bad first and checks length and hashes while writing;
  * STANDARDS.md §3 A/B: the running bank is untouched). Nothing is bootable yet.
  */
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { sameImage } from '../../digest.js';
 import { EcuError, EcuRefusedError } from '../../errors.js';
+import { fileChunks } from '../../io/file-chunks.js';
 import type { MetadataBundle } from '../../link.js';
 import type { Action } from '../context.js';
 import { linkOf, requireBundle, withOutcome } from '../context.js';
-
-async function* fileChunks(path: string, chunkBytes: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) yield chunk;
-}
 
 export const distribute: Action = async (ctx, rec) => {
   const items = requireBundle(rec).items;
@@ -26,7 +22,8 @@ export const distribute: Action = async (ctx, rec) => {
     if (approved === null || !sameImage(approved, item.image)) {
       return { event: 'refused', record: withOutcome(rec, 'rejected', { code: 'ECU_DISAGREES', reason: `ECU ${item.ecuSerial} does not approve ${item.image.filepath}` }) };
     }
-    await link.writeInactive(fileChunks(join(ctx.dir, item.file), ctx.config.transferChunkBytes));
+    // One reused buffer (io/file-chunks.ts): the link consumes each chunk before asking for the next.
+    await link.writeInactive(fileChunks(join(ctx.dir, item.file), { chunkBytes: ctx.config.transferChunkBytes }));
   } catch (err) {
     if (err instanceof EcuRefusedError) {
       return { event: 'refused', record: withOutcome({ ...rec, attacks: [...rec.attacks, `${err.code}: ${err.message}`] }, 'rejected', { error: err }) };
