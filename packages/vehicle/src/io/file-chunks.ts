@@ -17,6 +17,8 @@ export const HASH_CHUNK_BYTES = 256 * 1024;
 export interface FileChunksOptions {
   /** bytes per chunk (the buffer's size); default FILE_CHUNK_BYTES */
   readonly chunkBytes?: number;
+  /** the first byte to read (default 0) */
+  readonly start?: number;
   /** stop after this many bytes (default: to the end of the file) */
   readonly limit?: number;
 }
@@ -26,9 +28,10 @@ export async function* fileChunks(path: string, opts: FileChunksOptions = {}): A
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.allocUnsafeSlow(opts.chunkBytes ?? FILE_CHUNK_BYTES);
-    let pos = 0;
+    const start = opts.start ?? 0;
+    let pos = start;
     for (;;) {
-      const want = opts.limit === undefined ? buf.length : Math.min(buf.length, opts.limit - pos);
+      const want = opts.limit === undefined ? buf.length : Math.min(buf.length, start + opts.limit - pos);
       if (want <= 0) return;
       const { bytesRead } = await fh.read(buf, 0, want, pos);
       if (bytesRead === 0) return;

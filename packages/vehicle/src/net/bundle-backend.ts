@@ -12,7 +12,6 @@
  *   <bundle>/images/<sha256>   the assigned images
  *   <bundle>/outbox/           manifests and reports written by the vehicle
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DownloadLengthError, FetchError, UsageError } from '@reflash/metadata';
@@ -20,6 +19,7 @@ import type { VehicleManifest } from '@reflash/metadata';
 import type { Fetcher } from '@reflash/verify';
 import type { ImageInfo } from '../digest.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { fileChunks } from '../io/file-chunks.js';
 import { isErrno } from '../io/json-file.js';
 import type { Backend, ImageRequest, ImageResponse, ManifestAnswer, UpdateReport } from '../primary/ports.js';
 
@@ -146,7 +146,8 @@ export class BundleBackend implements Backend {
   downloadImage(image: ImageInfo, request: ImageRequest): Promise<ImageResponse> {
     const entry = this.manifest.images.find((e) => e.filepath === image.filepath && e.hashes['sha256'] !== undefined && e.hashes['sha256'] === image.hashes['sha256']);
     if (entry === undefined) return Promise.reject(new FetchError(404, `${image.filepath}: not in the bundle`));
-    const body = createReadStream(join(this.dir, entry.file), { start: request.resumeFrom, highWaterMark: 64 * 1024 }) as AsyncIterable<Uint8Array>;
+    // One reused buffer (io/file-chunks.ts): each chunk is valid until the next is asked for.
+    const body = fileChunks(join(this.dir, entry.file), { start: request.resumeFrom });
     return Promise.resolve({ start: request.resumeFrom, body: wrapErrors(body, image.filepath) });
   }
 }

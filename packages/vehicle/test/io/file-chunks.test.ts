@@ -42,10 +42,14 @@ void describe('fileChunks', () => {
     assert.equal(r.buffers, 1);
   });
 
-  void it('stops at the limit (and at the end of a shorter file); nothing for an empty file or limit 0', async () => {
+  void it('from `start`, stops after `limit` bytes (or at the end of the file); nothing for an empty file or limit 0', async () => {
     assert.deepEqual((await collect(join(dir, 'f'), { chunkBytes: 30_000, limit: 45_000 })).sizes, [30_000, 15_000]);
     assert.deepEqual((await collect(join(dir, 'f'), { limit: 45_000 })).bytes, data.subarray(0, 45_000));
     assert.deepEqual((await collect(join(dir, 'f'), { limit: 1_000_000 })).bytes, data);
+    assert.deepEqual((await collect(join(dir, 'f'), { start: 99_000 })).bytes, data.subarray(99_000));
+    assert.deepEqual((await collect(join(dir, 'f'), { start: 10, limit: 20, chunkBytes: 7 })).sizes, [7, 7, 6]);
+    assert.deepEqual((await collect(join(dir, 'f'), { start: 10, limit: 20 })).bytes, data.subarray(10, 30));
+    assert.deepEqual((await collect(join(dir, 'f'), { start: 200_000 })).sizes, []);
     assert.deepEqual((await collect(join(dir, 'empty'), {})).sizes, []);
     assert.deepEqual((await collect(join(dir, 'missing'), { limit: 0 })).sizes, []);
   });
