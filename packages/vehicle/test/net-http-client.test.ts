@@ -120,7 +120,7 @@ void describe('HTTP/1.1 client', () => {
     assert.equal(await res.read(), null);
   });
 
-  void it('a connection cut before the Content-Length or the last chunk is an error, not a short body', async () => {
+  void it('a connection cut before the Content-Length or the last chunk is an error, not a short body; malformed answers and headers', async () => {
     const a = await serve((s) => dribble(s, ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n', 'abc']));
     await assert.rejects(readAll(await get(a.url)), HttpProtocolError);
     const b = await serve((s) => dribble(s, ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', '5\r\nab']));
@@ -131,6 +131,9 @@ void describe('HTTP/1.1 client', () => {
     await assert.rejects(get(d.url), HttpProtocolError);
     const e = await serve((s) => dribble(s, ['SSH-2.0-OpenSSH\r\n\r\n']));
     await assert.rejects(get(e.url), HttpProtocolError);
+    // A header value with a line break is refused before anything is sent.
+    await assert.rejects(httpRequest({ method: 'GET', url: new URL(`${e.url}/`), headers: { 'x-a': 'b\r\nx-injected: 1' }, timeoutMs: 1000 }), /line breaks/);
+    assert.equal(e.heads.length, 1);
   });
 
   void it('a response head larger than 64 KiB is refused', async () => {

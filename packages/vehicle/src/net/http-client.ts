@@ -168,6 +168,12 @@ class Exchange implements HttpResponse {
     const https = u.protocol === 'https:';
     const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     const port = u.port === '' ? (https ? 443 : 80) : Number(u.port);
+    let head = `${opts.method} ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: close\r\n`;
+    for (const [k, v] of Object.entries(opts.headers)) {
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new HttpProtocolError(`header ${k}: line breaks are not allowed`);
+      head += `${k}: ${v}\r\n`;
+    }
+    if (opts.body !== undefined) head += `content-length: ${opts.body.byteLength}\r\n`;
     const onread = { buffer: (): Buffer => this.#freeBuffer(), callback: (n: number, buf: Uint8Array): boolean => this.#onRead(n, buf) };
     // Unreferenced: an open socket keeps the process alive, the timer alone does not.
     this.#timer = setTimeout(() => this.#onTimer(), this.#timeoutMs).unref();
@@ -188,12 +194,6 @@ class Exchange implements HttpResponse {
     socket.on('error', (err) => this.#fail(err));
     socket.on('end', () => this.#onEof());
     socket.on('close', () => this.#onEof());
-    let head = `${opts.method} ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\nconnection: close\r\n`;
-    for (const [k, v] of Object.entries(opts.headers)) {
-      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new HttpProtocolError(`header ${k}: line breaks are not allowed`);
-      head += `${k}: ${v}\r\n`;
-    }
-    if (opts.body !== undefined) head += `content-length: ${opts.body.byteLength}\r\n`;
     socket.write(`${head}\r\n`);
     if (opts.body !== undefined && opts.body.byteLength > 0) socket.write(opts.body);
     await this.#readHead();
