@@ -19,7 +19,7 @@ import { DownloadLengthError, FetchError, UsageError, expectObject, parseJSON, s
 import type { VehicleManifest } from '@reflash/metadata';
 import type { Fetcher } from '@reflash/verify';
 import type { ImageInfo } from '../digest.js';
-import type { Backend, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, UpdateReport } from '../primary/ports.js';
+import type { Backend, CycleProgress, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, UpdateReport } from '../primary/ports.js';
 import { httpRequest } from './http-client.js';
 import type { HttpResponse } from './http-client.js';
 
@@ -27,8 +27,22 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** Largest answer to a manifest upload or an event. */
 const MAX_ANSWER = 64 * 1024;
 
-/** Outcomes reported to the server as installation failures (POST /device/v1/events). */
-const FAILED_OUTCOMES: ReadonlySet<UpdateReport['outcome']> = new Set(['rolled-back', 'rejected', 'blocked', 'stuck']);
+/**
+ * How a cycle's outcome is reported (POST /device/v1/events status): the server ends the
+ * assignment as failed, rolled back (previous software restored), declined (by the user, old
+ * software stays) or downloaded (download-only campaign); a preconditions timeout leaves it
+ * open (the vehicle waits for a safe moment, R156 §7.2) and is reported as campaign progress.
+ * 'success' shows in the next manifest; 'no-update' and 'offline' are not reported.
+ */
+const EVENT_STATUS: Partial<Record<UpdateReport['outcome'], string>> = {
+  'rolled-back': 'rolled-back',
+  declined: 'declined',
+  rejected: 'failed',
+  blocked: 'failed',
+  stuck: 'failed',
+  downloaded: 'downloaded',
+  'preconditions-timeout': 'waiting-preconditions',
+};
 
 export interface RequestInfo {
   readonly method: string;
@@ -244,8 +258,7 @@ export class HttpBackend implements Backend {
    * server marks the assignment failed; success shows in the next manifest.
    */
   async report(report: UpdateReport): Promise<void> {
-    // 'downloaded': a download-only campaign's images are on the vehicle, not installed (server: campaigns/vehicle-events.ts).
-    const status = report.outcome === 'downloaded' ? 'downloaded' : FAILED_OUTCOMES.has(report.outcome) ? 'failed' : undefined;
+    const status = EVENT_STATUS[report.outcome];
     if (status === undefined) return;
     const reason = `${report.outcome}${report.code === undefined ? '' : ` ${report.code}`}${report.reason === undefined ? '' : `: ${report.reason}`}`.slice(0, 1000);
     for (const e of report.ecus) {
@@ -253,6 +266,18 @@ export class HttpBackend implements Backend {
       await this.#fetchBytes('POST', `${this.serverUrl}/device/v1/events`, body, MAX_ANSWER);
     }
   }
+  /** Campaign progress (POST /device/v1/events, one per ECU of the bundle); Primary best effort. */
+  async progress(p: CycleProgress): Promise<void> {
+    for (const ev of progressEvents(p)) {
+      await this.#fetchBytes('POST', `${this.serverUrl}/device/v1/events`, Buffer.from(JSON.stringify(ev), 'utf8'), MAX_ANSWER);
+    }
+  }
+
+}
+
+/** progress as POST /device/v1/events (campaign progress states), once per ECU, not retried. */
+export function progressEvents(p: CycleProgress): Array<{ ecuSerial: string; filename: string; status: string }> {
+  return p.ecus.map((e) => ({ ecuSerial: e.ecuSerial, filename: e.filepath, status: p.state }));
 }
 
 function errorText(bytes: Uint8Array): string {

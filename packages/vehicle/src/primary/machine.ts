@@ -14,6 +14,7 @@ import { withOutcome } from './context.js';
 import { ACTIONS } from './actions/index.js';
 import { observe } from './loop-guard.js';
 import type { PrimaryRecord, RecordStore } from './record.js';
+import type { ProgressState } from './ports.js';
 import { transition } from './table.js';
 import type { Event, State } from './table.js';
 
@@ -39,6 +40,33 @@ export class Machine {
     this.#ctx = ctx;
     this.#store = store;
     this.#observer = observer;
+  }
+
+  /**
+   * Tell the server where a campaign's cycle stands, on entering: download -> downloading; a
+   * precondition found unmet (before consent, or re-checked before installing) ->
+   * waiting-preconditions; consent -> awaiting-consent; distribute -> installing. Best effort:
+   * progress is informative, the cycle's result is reported by the report state.
+   */
+  async #progress(ctx: ActionContext, from: State, event: Event, to: State, rec: PrimaryRecord): Promise<void> {
+    const backend = ctx.backend;
+    const bundle = rec.bundle;
+    if (backend.progress === undefined || bundle === null) return;
+    const state: ProgressState | undefined = to === 'download' && from !== 'download' ? 'downloading'
+      : (to === 'preconditions' || to === 'recheck') && event === 'unmet' && rec.waits <= 1 ? 'waiting-preconditions'
+        : to === 'consent' && from !== 'consent' ? 'awaiting-consent'
+          : to === 'distribute' && from !== 'distribute' ? 'installing'
+            : undefined;
+    if (state === undefined) return;
+    try {
+      await backend.progress({
+        state,
+        ...(bundle.campaign.id === undefined ? {} : { campaignId: bundle.campaign.id }),
+        ecus: bundle.items.map((i) => ({ ecuSerial: i.ecuSerial, filepath: i.image.filepath })),
+      });
+    } catch (err) {
+      ctx.log(`progress ${state} not reported: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** Run from the persisted state until the machine is back at idle; returns the final record. */
@@ -73,6 +101,7 @@ export class Machine {
       this.#steps++;
       ctx.log(`${from} --${event}--> ${to}`);
       await this.#observer?.({ from, event, to, record: rec, step: this.#steps });
+      await this.#progress(ctx, from, event, to, rec);
       if (to === 'idle') return rec;
     }
   }

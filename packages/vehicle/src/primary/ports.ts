@@ -103,6 +103,21 @@ export interface Backend {
   downloadImage(image: ImageInfo, request: ImageRequest): Promise<ImageResponse>;
   /** The result of a cycle (POST /device/v1/events for failures; success also shows in the next manifest). */
   report(report: UpdateReport): Promise<void>;
+  /**
+   * Where the cycle stands, for the campaign's progress (UN R156 §7.1 records; ISO 24089): sent
+   * on entering the state, best effort (a failure is logged, never retried, never stops the cycle).
+   */
+  progress?(progress: CycleProgress): Promise<void>;
+}
+
+/** Campaign-visible states of a cycle (the server's campaign vehicle states of the same names). */
+export type ProgressState = 'downloading' | 'waiting-preconditions' | 'awaiting-consent' | 'installing';
+
+export interface CycleProgress {
+  readonly state: ProgressState;
+  readonly campaignId?: string;
+  /** the bundle's ECUs and the image each is to run */
+  readonly ecus: ReadonlyArray<{ readonly ecuSerial: string; readonly filepath: string }>;
 }
 
 /** COVESA Vehicle Signal Specification paths the Primary reads (UN R156 §7.2 preconditions). */
