@@ -51,7 +51,8 @@ export class Machine {
   async #progress(ctx: ActionContext, from: State, event: Event, to: State, rec: PrimaryRecord): Promise<void> {
     const backend = ctx.backend;
     const bundle = rec.bundle;
-    if (backend.progress === undefined || bundle === null) return;
+    // Only a campaign's targets (custom.campaign.id) have a progress view on the server.
+    if (backend.progress === undefined || bundle === null || bundle.campaign.id === undefined) return;
     const state: ProgressState | undefined = to === 'download' && from !== 'download' ? 'downloading'
       : (to === 'preconditions' || to === 'recheck') && event === 'unmet' && rec.waits <= 1 ? 'waiting-preconditions'
         : to === 'consent' && from !== 'consent' ? 'awaiting-consent'
@@ -61,7 +62,7 @@ export class Machine {
     try {
       await backend.progress({
         state,
-        ...(bundle.campaign.id === undefined ? {} : { campaignId: bundle.campaign.id }),
+        campaignId: bundle.campaign.id,
         ecus: bundle.items.map((i) => ({ ecuSerial: i.ecuSerial, filepath: i.image.filepath })),
       });
     } catch (err) {
