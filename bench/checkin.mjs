@@ -8,7 +8,7 @@
 // the 4 images to every vehicle, so each vehicle's Director targets name 4 images.
 //
 // One check-in, as a Primary makes it (every request signed with the Primary key, RFC 9421,
-// fresh nonce; @reflash/metadata signRequest, as client/device.ts DeviceClient does): a vehicle
+// fresh nonce; @reflash/metadata signRequest, as the vehicle HttpBackend does): a vehicle
 // version manifest with 4 ECU version reports (fresh counters, each report signed by its ECU, the
 // manifest by the Primary), PUT /device/v1/manifest, then GET /repo/director/{vin}/timestamp.json
 // and GET /repo/director/{vin}/N.targets.json for the N the manifest answer names. Each vehicle
