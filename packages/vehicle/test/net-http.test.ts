@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadLengthError, FetchError, TargetFile } from '@reflash/metadata';
+import { DownloadLengthError, FetchError, TargetFile, UsageError } from '@reflash/metadata';
 import { HttpBackend } from '../src/net/http-backend.js';
 import { Primary } from '../src/primary/primary.js';
 import { keptReceipts } from '../src/primary/receipts.js';
@@ -126,5 +126,16 @@ void describe('HttpBackend against a real server', () => {
       assert.ok(c.byteLength > 0);
       break;
     }
+  });
+
+  void it('the vehicle key signs only for its own server: another origin is refused before any request', async () => {
+    const signer = (await live.vehicle(join(dir, 'v3'), 'NET-0003', liveEcus('NET-0003', 'net', 1, IMAGE_BYTES))).ecus[0]!.signer;
+    const seen: string[] = [];
+    const http = new HttpBackend({ serverUrl: live.url, vin: 'NET-0003', keyId: signer.keyId, privateKey: signer.privateKey, onRequest: (r) => seen.push(r.path) });
+    const other = new URL(live.url);
+    other.port = String(Number(other.port) + 1);
+    await assert.rejects(http.directorFetcher.fetch(`${other.origin}/repo/director/NET-0003/timestamp.json`, 1 << 20), UsageError);
+    await assert.rejects(http.imageFetcher.fetch('https://attacker.example/repo/image/1.root.json', 1 << 20), UsageError);
+    assert.deepEqual(seen, []);
   });
 });
