@@ -46,7 +46,7 @@ import {
   Metadata, PrivateKeySigner, Role, Root, SPEC_VERSION, TargetFile, Targets, formatExpires, generateSigner,
   signEcuReport, signRequest, signVehicleManifest, uptaneCustom,
 } from '@reflash/metadata';
-import { fmtInt, fmtMs, median, printTable } from './lib.mjs';
+import { envInt, fmtInt, fmtMs, median, printTable } from './lib.mjs';
 
 export const title = 'Check-ins per second (manifest with 4 signed ECU reports verified + Director targets fetched)';
 
@@ -56,14 +56,6 @@ const VERIFIES_PER_CHECKIN_ALL = 8; // + the 2 signed GETs
 const GOAL_RATIO = 0.6;
 const IMAGE_BYTES = 4096;
 const DAY = 86_400_000;
-
-function envInt(name, fallback) {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${v}`);
-  return n;
-}
 
 function hardwareId(i) {
   return `bench-hw-${i}`;

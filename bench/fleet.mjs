@@ -23,7 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { fmtBytes, fmtInt, fmtMs, printTable } from './lib.mjs';
+import { envInt, fmtBytes, fmtInt, fmtMs, printTable } from './lib.mjs';
 
 export const title = 'Fleet simulation: N vehicles x 3 ECUs updated over HTTP against one server (SQLite)';
 
@@ -34,14 +34,6 @@ function fmtSeconds(ms) {
   const s = ms / 1000;
   if (s < 100) return fmtMs(ms);
   return `${fmtInt(Math.round(s))} s${s >= 600 ? ` (${(s / 60).toFixed(1)} min)` : ''}`;
-}
-
-function envInt(name, fallback) {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${v}`);
-  return n;
 }
 
 const SERVER_SCRIPT = `

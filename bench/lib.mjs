@@ -41,6 +41,15 @@ export async function timeOnce(fn) {
   return { ms, value };
 }
 
+/** A positive integer from the environment (a benchmark knob), or `fallback` when unset. */
+export function envInt(name, fallback) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got ${v}`);
+  return n;
+}
+
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

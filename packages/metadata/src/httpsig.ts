@@ -11,6 +11,7 @@
 import { createHash, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject, VerifyKeyObjectInput } from 'node:crypto';
 import type { Key } from './keys.js';
+import { UsageError } from './errors.js';
 
 export const SIGNATURE_LABEL = 'sig1';
 
@@ -170,4 +171,16 @@ function requestVerifyArgs(parts: SignedRequestParts, params: SignatureParams, s
   if (sig.length !== 64) return undefined;
   if (params.alg === 'ed25519') return key.scheme === 'ed25519' ? { algorithm: null, data, key: ko } : undefined;
   return key.scheme === 'ecdsa-sha2-nistp256' ? { algorithm: 'sha256', data, key: { key: ko, dsaEncoding: 'ieee-p1363' } } : undefined;
+}
+
+/** A server's base URL as clients use it: http(s) only, without trailing slashes (UsageError otherwise). */
+export function normaliseBaseUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (err) {
+    throw new UsageError(`not a URL: ${url}`, { cause: err });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`the server URL must be http(s): ${url}`);
+  return u.href.replace(/\/+$/, '');
 }

@@ -15,3 +15,4 @@ export * from './uptane.js';
 export * from './manifest.js';
 export * from './repository.js';
 export * from './httpsig.js';
+export * from './prng.js';

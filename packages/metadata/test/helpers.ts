@@ -6,21 +6,13 @@ import { generateSigner } from '../src/keys.js';
 import type { PrivateKeySigner } from '../src/keys.js';
 import { RepositoryBuilder } from '../src/repository.js';
 import { uptaneCustom } from '../src/uptane.js';
+import { prng } from '../src/prng.js';
 
 /** 2030-01-01T00:00:00Z: the fixed reference time of the tests. */
 export const NOW = Date.UTC(2030, 0, 1);
 
-/** mulberry32: small, fast, seeded PRNG so that failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded PRNG (mulberry32) so that failures reproduce.
+export { prng } from '../src/prng.js';
 
 export interface Rand {
   readonly next: () => number;

@@ -4,7 +4,7 @@
  * ApiClientError(code, status, message). The token is never printed or put in an error.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError, parseJSON } from '@reflash/metadata';
+import { UsageError, normaliseBaseUrl, parseJSON } from '@reflash/metadata';
 import { ApiClientError, readResponse } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, exchange, expectOk } from './http.js';
 import type { HttpResponse } from './http.js';
@@ -38,17 +38,6 @@ export async function resolveToken(src: TokenSources, env: Readonly<Record<strin
   }
   const fromEnv = env['REFLASH_TOKEN'];
   return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv.trim();
-}
-
-export function normaliseBaseUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch (err) {
-    throw new UsageError(`not a URL: ${url}`, { cause: err });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`the server URL must be http(s): ${url}`);
-  return u.href.replace(/\/+$/, '');
 }
 
 /** `/api/v1/images/` + each path segment percent-encoded (slashes kept). */

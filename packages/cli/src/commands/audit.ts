@@ -20,8 +20,7 @@ import {
 } from '@reflash/log';
 import type { Checkpoint, CosignaturePolicy, CosignatureResult, NoteVerifier } from '@reflash/log';
 import { MAX_ENTRY_BYTES, MAX_NOTE_BYTES, MAX_RECEIPT_BYTES, TILE_WIDTH } from '@reflash/log/limits';
-import { ReflashError, UsageError } from '@reflash/metadata';
-import { normaliseBaseUrl } from '../client/admin.js';
+import { ReflashError, UsageError, normaliseBaseUrl } from '@reflash/metadata';
 import { exchange, expectOk } from '../client/http.js';
 import { collect, positiveInt } from '../client/options.js';
 import { CONSOLE } from '../client/output.js';

@@ -16,10 +16,8 @@ import { addServerOptions, adminClientFrom, collect, positiveInt } from '../clie
 import type { ServerOptions } from '../client/options.js';
 import { ONLINE_ROLES, createOnlineKey, getOnlineKeys, getRoot } from '../client/image-repo-api.js';
 import type { OnlineRole } from '../client/image-repo-api.js';
-import { keystoreDir } from './keys.js';
-import { Keystore, envOrPromptPassphrase } from './keystore.js';
-import type { KeyEntry } from './keystore.js';
-import { finishSigning } from './sign.js';
+import type { KeyEntry, Keystore } from './keystore.js';
+import { finishSigning, signingContext } from './sign.js';
 import type { SigningContext } from './sign.js';
 
 const DAY = 86_400_000;
@@ -159,17 +157,6 @@ interface RepoCliOptions extends ServerOptions {
   test?: boolean;
   out?: string;
   expiresDays?: string;
-}
-
-async function signingContext(o: RepoCliOptions): Promise<SigningContext> {
-  return {
-    client: await adminClientFrom(o, process.env),
-    keystore: new Keystore(keystoreDir(o.keystore, process.env)),
-    passphrase: envOrPromptPassphrase(process.env),
-    allowTest: o.test === true,
-    now: Date.now(),
-    out: CONSOLE,
-  };
 }
 
 export function registerImageRepo(program: Command): void {

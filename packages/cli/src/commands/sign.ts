@@ -40,6 +40,18 @@ export interface SigningContext {
   readonly out: Output;
 }
 
+/** The signing context of a CLI command: server, key store, passphrase, clock, console. */
+export async function signingContext(o: ServerOptions & { keystore?: string; test?: boolean }): Promise<SigningContext> {
+  return {
+    client: await adminClientFrom(o, process.env),
+    keystore: new Keystore(keystoreDir(o.keystore, process.env)),
+    passphrase: envOrPromptPassphrase(process.env),
+    allowTest: o.test === true,
+    now: Date.now(),
+    out: CONSOLE,
+  };
+}
+
 export interface ThresholdCheck {
   /** what signs for it, e.g. "root v3 (trusted)" */
   readonly against: string;
@@ -297,14 +309,7 @@ export function registerSign(program: Command): void {
     .option('--in <file>', 'add signatures to this partially signed file (and upload it when complete)')
     .option('--test', 'allow unencrypted test keys');
   addServerOptions(cmd).action(async (o: SignCliOptions) => {
-    const ctx: SigningContext = {
-      client: await adminClientFrom(o, process.env),
-      keystore: new Keystore(keystoreDir(o.keystore, process.env)),
-      passphrase: envOrPromptPassphrase(process.env),
-      allowTest: o.test === true,
-      now: Date.now(),
-      out: CONSOLE,
-    };
+    const ctx = await signingContext(o);
     const delegate: DelegateSpec | undefined = o.delegate === undefined ? undefined : {
       name: o.delegate, keys: o.delegateKey ?? [], paths: o.paths ?? [], terminating: o.terminating === true,
       threshold: positiveInt('--delegate-threshold', o.delegateThreshold, 1),

@@ -13,7 +13,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FetchError } from '@reflash/metadata';
+import { FetchError, prng } from '@reflash/metadata';
 import { Ecu, HttpBackend, Primary, VSS } from '@reflash/vehicle';
 import type { PrivateKeySigner } from '@reflash/metadata';
 import type { Backend, ImageInfo, ImageRequest, ImageResponse, Outcome, TransitionObserver, VehicleConfig, VehicleSignals, VssPath, VssValue } from '@reflash/vehicle';
@@ -77,17 +77,6 @@ export const SIM_CONFIG: Partial<VehicleConfig> = {
   transferChunkBytes: 64 * 1024,
 };
 
-/** mulberry32 */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class PowerLoss extends Error {}
 

@@ -15,7 +15,7 @@
  * Network failures and non-2xx statuses are FetchError (a DownloadError: the Primary retries).
  */
 import type { KeyObject } from 'node:crypto';
-import { DownloadLengthError, FetchError, UsageError, expectObject, parseJSON, signRequest } from '@reflash/metadata';
+import { DownloadLengthError, FetchError, UsageError, expectObject, normaliseBaseUrl, parseJSON, signRequest } from '@reflash/metadata';
 import type { VehicleManifest } from '@reflash/metadata';
 import type { Fetcher } from '@reflash/verify';
 import type { ImageInfo } from '../digest.js';
@@ -68,17 +68,6 @@ export interface HttpBackendOptions {
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** called once per request (its answer's status), e.g. to count requests */
   readonly onRequest?: (info: RequestInfo) => void;
-}
-
-function normaliseBaseUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch (err) {
-    throw new UsageError(`not a URL: ${url}`, { cause: err });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`the server URL must be http(s): ${url}`);
-  return u.href.replace(/\/+$/, '');
 }
 
 /** `dir/<sha256>.<name>` with each path segment percent-encoded (consistent snapshot name). */

@@ -6,6 +6,9 @@
 import { createHash, createPrivateKey } from 'node:crypto';
 import { PrivateKeySigner } from '@reflash/metadata';
 
+/** The seeded PRNG for random kill points. */
+export { prng } from '@reflash/metadata';
+
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function seededSigner(seed: string, label: string): PrivateKeySigner {
@@ -23,14 +26,3 @@ export function seededBytes(seed: string, label: string, length: number): Buffer
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
