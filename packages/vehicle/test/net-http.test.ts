@@ -11,7 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadLengthError, FetchError, TargetFile, UsageError } from '@reflash/metadata';
-import { HttpBackend } from '../src/net/http-backend.js';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpBackend, parseDirectorFiles } from '../src/net/http-backend.js';
 import { Primary } from '../src/primary/primary.js';
 import { keptReceipts } from '../src/primary/receipts.js';
 import { parseReceipt, parseVerifierKey, verifyReceipt } from '@reflash/log';
@@ -32,7 +34,7 @@ class DroppingBackend implements Backend {
   get imageBaseUrl(): string { return this.inner.imageBaseUrl; }
   get directorFetcher(): Backend['directorFetcher'] { return this.inner.directorFetcher; }
   get imageFetcher(): Backend['imageFetcher'] { return this.inner.imageFetcher; }
-  sendManifest: Backend['sendManifest'] = (m) => this.inner.sendManifest(m);
+  sendManifest: Backend['sendManifest'] = (m, o) => this.inner.sendManifest(m, o);
   report: Backend['report'] = (r) => this.inner.report(r);
   async downloadImage(image: ImageInfo, req: ImageRequest): Promise<ImageResponse> {
     const res = await this.inner.downloadImage(image, req);
@@ -75,7 +77,8 @@ void describe('HttpBackend against a real server', () => {
     const v = await live.vehicle(join(dir, 'v1'), VIN, ecus);
     const gateway = v.ecus[0]!;
     const seen: number[] = [];
-    const http = new HttpBackend({ serverUrl: live.url, vin: VIN, keyId: gateway.signer.keyId, privateKey: gateway.signer.privateKey, onRequest: (r) => seen.push(r.status) });
+    const paths: string[] = [];
+    const http = new HttpBackend({ serverUrl: live.url, vin: VIN, keyId: gateway.signer.keyId, privateKey: gateway.signer.privateKey, onRequest: (r) => { seen.push(r.status); paths.push(`${r.method} ${r.path}`); } });
     const backend = new DroppingBackend(http, 100_000);
     const primary = await Primary.open({
       dir: v.primaryDir, vin: VIN, primaryEcuSerial: gateway.serial, signer: gateway.signer, ecus: v.ecus, backend,
@@ -90,6 +93,9 @@ void describe('HttpBackend against a real server', () => {
     assert.equal(first.resumeFrom, 0);
     assert.deepEqual({ path: resumed.path, resumeFrom: resumed.resumeFrom, start: resumed.start }, { path: first.path, resumeFrom: 100_000, start: 100_000 });
     assert.ok(seen.includes(206), `statuses ${seen.join(',')}`);
+    // The check-in answer carried the Director metadata (?directorRoot=1): no Director GET at all.
+    assert.ok(paths.includes('PUT /device/v1/manifest?directorRoot=1'), paths.join('\n'));
+    assert.deepEqual(paths.filter((p) => p.includes('/repo/director/')), []);
     // The next check-in reports the new images: the server completes the assignments.
     assert.equal((await primary.runCycle()).outcome, 'no-update');
     const a = await live.json('GET', `/api/v1/assignments?vin=${VIN}`) as { assignments: Array<{ status: string }> };
@@ -105,6 +111,67 @@ void describe('HttpBackend against a real server', () => {
       const ok = verifyReceipt(text, parsed.extra, { origin: audit.origin, verifiers: [parseVerifierKey(audit.verifierKey)] });
       assert.equal(`${ok.index}-`, name.slice(0, name.indexOf('-') + 1));
     }
+  });
+
+  void it('Director metadata in a check-in answer are verified like fetched ones: an altered targets file is refused (an attack)', async () => {
+    const vin = 'NET-0004';
+    const mine = liveEcus(vin, 'net', 1, IMAGE_BYTES);
+    const v = await live.vehicle(join(dir, 'v4'), vin, mine);
+    // A man in the middle that alters the Director targets inside the check-in answer.
+    let altered = 0;
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const up = httpRequest(`${live.url}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+          const body: Buffer[] = [];
+          answer.on('data', (c: Buffer) => body.push(c));
+          answer.on('end', () => {
+            let bytes = Buffer.concat(body);
+            if (req.method === 'PUT' && answer.statusCode === 200) {
+              const o = JSON.parse(bytes.toString('utf8')) as { director?: { files: Record<string, string> } };
+              for (const [name, b64] of Object.entries(o.director?.files ?? {})) {
+                if (!name.endsWith('.targets.json')) continue;
+                const text = Buffer.from(b64, 'base64').toString('utf8').replace(/"length":(\d+)/, (_m, n: string) => `"length":${Number(n) + 1}`);
+                o.director!.files[name] = Buffer.from(text, 'utf8').toString('base64');
+                altered += 1;
+              }
+              bytes = Buffer.from(JSON.stringify(o), 'utf8');
+            }
+            res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json', 'content-length': bytes.length });
+            res.end(bytes);
+          });
+        });
+        up.end(Buffer.concat(chunks));
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      const gateway = v.ecus[0]!;
+      const http = new HttpBackend({ serverUrl: `http://127.0.0.1:${port}`, vin, keyId: gateway.signer.keyId, privateKey: gateway.signer.privateKey });
+      const primary = await Primary.open({
+        dir: v.primaryDir, vin, primaryEcuSerial: gateway.serial, signer: gateway.signer, ecus: v.ecus, backend: http,
+        signals: new FakeSignals(), hmi: new FakeHmi(), config: TEST_CONFIG, sleep: () => Promise.resolve(),
+      });
+      const r = await primary.runCycle();
+      assert.ok(altered >= 1, 'the proxy altered the answer');
+      assert.equal(r.outcome, 'rejected', JSON.stringify(r.record.outcome));
+      assert.equal(gateway.running.image?.filepath, mine[0]!.v1.path, 'nothing installed');
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  void it('parseDirectorFiles: a malformed director in an answer is ignored (the Primary fetches the files)', () => {
+    const ok = { rootVersion: 1, files: { 'timestamp.json': Buffer.from('{}').toString('base64'), '3.targets.json': '' } };
+    assert.deepEqual([...parseDirectorFiles(ok)!.files.keys()], ['timestamp.json', '3.targets.json']);
+    for (const bad of [
+      null, [], 'x', { rootVersion: 0, files: {} }, { rootVersion: 1.5, files: {} }, { rootVersion: 1, files: [] },
+      { rootVersion: 1, files: { '../x.json': '' } }, { rootVersion: 1, files: { 'timestamp.json': 'not base64!' } },
+      { rootVersion: 1, files: { 'timestamp.json': 'abc' } }, { rootVersion: 1, files: { 'timestamp.json': 7 } },
+      { rootVersion: 1, files: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`${i}.root.json`, ''])) },
+    ]) assert.equal(parseDirectorFiles(bad), undefined, JSON.stringify(bad));
   });
 
   void it('fetchers: 404 for a missing file, DownloadLengthError past the limit; Range answers', async () => {

@@ -103,7 +103,7 @@ function dropDownloads(inner: Backend, fraction: number, onDrop: () => void): Ba
   const dropped = new Set<string>();
   return {
     directorBaseUrl: inner.directorBaseUrl, imageBaseUrl: inner.imageBaseUrl, directorFetcher: inner.directorFetcher, imageFetcher: inner.imageFetcher,
-    sendManifest: (m) => inner.sendManifest(m),
+    sendManifest: (m, o) => inner.sendManifest(m, o),
     report: (r) => inner.report(r),
     async downloadImage(image: ImageInfo, req: ImageRequest): Promise<ImageResponse> {
       const res = await inner.downloadImage(image, req);

@@ -15,6 +15,13 @@ import { holders } from './conflicts.js';
 import { findCampaign, loadSpecs } from './repo.js';
 import { windowOpen } from './windows.js';
 
+/** A vehicle's scheduled assignment (status 'scheduled'). */
+export interface ScheduledRow {
+  readonly id: number;
+  readonly ecu_serial: string;
+  readonly campaign_id: string | null;
+}
+
 /** May `c` be released to a vehicle in time zone `tz` (null: the campaign's default) at `now`? */
 export function releasable(c: Pick<Campaign, 'status' | 'spec'>, tz: string | null, now: number): boolean {
   if (c.status !== 'running') return false;
@@ -31,8 +38,9 @@ export function releasable(c: Pick<Campaign, 'status' | 'spec'>, tz: string | nu
  * released on this vehicle (all of its ECUs wait: the bundle goes together). A leftover pending
  * assignment of a finished or cancelled campaign is replaced, with the reason recorded.
  */
-export async function releaseScheduled(trx: Transaction<Database>, vehicle: VehicleRow, now: number): Promise<number> {
-  const rows = await trx.selectFrom('assignments').select(['id', 'ecu_serial', 'campaign_id'])
+export async function releaseScheduled(trx: Transaction<Database>, vehicle: VehicleRow, now: number, scheduled?: readonly ScheduledRow[]): Promise<number> {
+  // The caller may have read them in this transaction already (the check-in does).
+  const rows = scheduled ?? await trx.selectFrom('assignments').select(['id', 'ecu_serial', 'campaign_id'])
     .where('vin', '=', vehicle.vin).where('status', '=', 'scheduled').execute();
   const ids = [...new Set(rows.map((r) => r.campaign_id).filter((x): x is string => x !== null))];
   if (ids.length === 0) return 0;

@@ -22,6 +22,7 @@ import { withVehicleLock } from '../services/vehicle-lock.js';
 import type { VehicleState } from './model.js';
 import { IN_PROGRESS } from './model.js';
 import { releaseScheduled } from './release.js';
+import type { ScheduledRow } from './release.js';
 import { loadSpecs } from './repo.js';
 import { setVehicleState } from './states.js';
 
@@ -36,14 +37,14 @@ export type OutcomeState = 'failed' | 'rolled-back' | 'declined';
  * assignments are all installed succeeded; then release what may go now. Returns the number of
  * assignments released (the caller then re-reads the pending assignments).
  */
-export async function campaignCheckIn(trx: Transaction<Database>, vehicle: VehicleRow, completed: ReadonlyArray<{ readonly campaign_id: string | null }>, now: number): Promise<number> {
+export async function campaignCheckIn(trx: Transaction<Database>, vehicle: VehicleRow, completed: ReadonlyArray<{ readonly campaign_id: string | null }>, now: number, scheduled?: readonly ScheduledRow[]): Promise<number> {
   const ids = new Set(completed.map((a) => a.campaign_id).filter((x): x is string => x !== null));
   for (const id of ids) {
     const open = await trx.selectFrom('assignments').select('id').where('campaign_id', '=', id).where('vin', '=', vehicle.vin)
       .where('status', 'in', ['scheduled', 'pending', 'failed']).limit(1).executeTakeFirst();
     if (open === undefined) await setVehicleState(trx, id, vehicle.vin, 'succeeded', null, now, ['pending', ...IN_PROGRESS]);
   }
-  return releaseScheduled(trx, vehicle, now);
+  return releaseScheduled(trx, vehicle, now, scheduled);
 }
 
 /**

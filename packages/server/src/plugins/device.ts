@@ -17,6 +17,9 @@ import { reportProgress } from '../campaigns/vehicle-events.js';
 import { recordVehicleNonce } from './auth.js';
 import { ID_PATTERN } from '../services/inventory.js';
 
+/** Most Director metadata bytes a check-in answer carries (the vehicle accepts 2 MiB of answer). */
+export const MAX_ANSWER_DIRECTOR_BYTES = 1024 * 1024;
+
 /** Largest vehicle manifest accepted (a manifest with hundreds of ECU reports is far smaller). */
 export const MANIFEST_BODY_LIMIT = 1024 * 1024;
 
@@ -38,27 +41,47 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
       description: 'Signed vehicle version manifest (Uptane 2.1 §5.4.2.1): `{signatures, signed: {vin, primary_ecu_serial, ecu_version_reports}}`. Verified against the registered ECU keys and last counters.',
       tags: ['device'],
       security: [{ vehicle: [] }],
+      querystring: Type.Object({
+        directorRoot: Type.Optional(Type.Integer({
+          minimum: 0, maximum: 2_147_483_647,
+          description: 'the Director root version the vehicle trusts: the answer then carries the vehicle\'s Director metadata (`director`), so the Primary verifies them (Uptane 2.1 §5.4.4.2) without fetching them',
+        })),
+      }, { additionalProperties: false }),
       body: Type.Object({ signatures: Type.Array(Type.Unknown()), signed: Type.Record(Type.String(), Type.Unknown()) }),
       response: {
         200: Type.Object({
           directorTargetsVersion: Type.Integer({ description: 'the vehicle\'s current Director targets version' }),
           pending: Type.Integer({ description: 'pending assignments left' }),
           receipts: Type.Array(ReceiptSchema, { description: 'accountability-log receipts (C2SP tlog-proof) of the update results this check-in recorded; the Primary keeps them' }),
+          director: Type.Optional(Type.Object({
+            rootVersion: Type.Integer({ description: 'the newest Director root version: a later N.root.json does not exist' }),
+            files: Type.Record(Type.String(), Type.String({ contentEncoding: 'base64' }), {
+              description: 'file name -> its exact bytes (base64) as GET /repo/director/{vin}/{file} serves them: every root after `directorRoot` (at most 32), timestamp.json, V.snapshot.json, V.targets.json; left out when they total more than 1 MiB',
+            }),
+          }, { description: 'only when `directorRoot` was given' })),
         }),
       },
     },
   }, async (req) => {
     let manifest: VehicleManifest;
     try {
-      // The exact bytes the vehicle signed over (Content-Digest) are parsed, not a re-serialisation.
-      manifest = vehicleManifestFromJSON(req.rawBody ?? req.body);
+      // The body is JSON.parse of the exact bytes the vehicle signed over (Content-Digest); the
+      // schema cannot have changed the signed part (it only types `signed` as an object).
+      manifest = vehicleManifestFromJSON(req.body);
     } catch (err) {
       if (err instanceof ReflashError) throw new ApiError('BAD_MANIFEST', err.message, undefined, { cause: err });
       throw err;
     }
     if (manifest.signed.vin !== req.vehicle?.vin) throw new ApiError('FORBIDDEN', 'a vehicle may only report for itself');
+    const { directorRoot } = req.query;
     // The request's nonce is recorded in the check-in's own transaction (one commit).
-    return checkIn(ctx, manifest, (trx) => recordVehicleNonce(trx, req));
+    const result = await checkIn(ctx, manifest, (trx) => recordVehicleNonce(trx, req), directorRoot === undefined ? {} : { directorRoot });
+    const { director, ...answer } = result;
+    // Too large to carry (many rotations, huge targets): the vehicle fetches them instead.
+    if (director === undefined || [...director.files.values()].reduce((n, b) => n + b.length, 0) > MAX_ANSWER_DIRECTOR_BYTES) return answer;
+    const files: Record<string, string> = {};
+    for (const [name, bytes] of director.files) files[name] = bytes.toString('base64');
+    return { ...answer, director: { rootVersion: director.rootVersion, files } };
   });
 
   r.post('/device/v1/events', {

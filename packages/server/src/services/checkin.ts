@@ -13,7 +13,8 @@ import type { RegisteredEcu } from '@reflash/verify';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { AssignmentRow } from './assignments.js';
-import { directorSigners, regenerate } from './director.js';
+import { directorFilesUnderLock, directorHeads, directorSigners, regenerate } from './director.js';
+import type { DirectorFiles } from './director.js';
 import { withVehicleCheckIn, withVehicleLock } from './vehicle-lock.js';
 import { campaignCheckIn, campaignOutcome } from '../campaigns/vehicle-events.js';
 import type { OutcomeState } from '../campaigns/vehicle-events.js';
@@ -40,6 +41,16 @@ export interface CheckInResult {
   readonly pending: number;
   /** one per update result this check-in recorded in the accountability log */
   readonly receipts: Receipt[];
+  /** the vehicle's Director metadata after this check-in, when asked for (`directorRoot`) */
+  readonly director?: DirectorFiles;
+}
+
+export interface CheckInOptions {
+  /**
+   * The Director root version the vehicle trusts: when given, the answer carries the vehicle's
+   * Director metadata as of this check-in (directorFilesUnderLock), saving its GETs.
+   */
+  readonly directorRoot?: number;
 }
 
 type UpdateResult = Omit<VehicleUpdateResultEvent, 'type'>;
@@ -93,6 +104,8 @@ const q = {
   installed: prepared<{ serial: string; counter: number; filename: string; length: number; sha256: string; at: number }>()((db, p) => db.updateTable('ecus')
     .set({ last_counter: p.counter, installed_filename: p.filename, installed_length: p.length, installed_sha256: p.sha256, installed_at: p.at }).where('serial', '=', p.serial)),
   pending: prepared<{ vin: string }>()((db, p) => db.selectFrom('assignments').selectAll().where('vin', '=', p.vin).where('status', '=', 'pending')),
+  /** pending and scheduled (campaign assignments waiting for their release), in one statement */
+  open: prepared<{ vin: string }>()((db, p) => db.selectFrom('assignments').selectAll().where('vin', '=', p.vin).where('status', 'in', ['pending', 'scheduled'])),
 };
 
 /**
@@ -131,7 +144,7 @@ function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
   return s256 !== undefined ? s256 === a.sha256 : s512 === a.sha512;
 }
 
-export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inTransaction?: (trx: Transaction<Database>) => Promise<void>): Promise<CheckInResult> {
+export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inTransaction?: (trx: Transaction<Database>) => Promise<void>, opts: CheckInOptions = {}): Promise<CheckInResult> {
   const vin = manifest.signed.vin;
   const signers = await directorSigners(ctx);
   const results: UpdateResult[] = [];
@@ -146,7 +159,8 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
       results.length = 0;
       await inTransaction?.(trx);
       const ecus = await q.ecus.all(trx, { vin });
-      const pending = await q.pending.all(trx, { vin });
+      const open = await q.open.all(trx, { vin });
+      const pending = open.filter((a) => a.status === 'pending');
       const bySerial = new Map(ecus.map((e) => [e.serial, e]));
       const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
         hardwareId: e.hardware_id, key: ecuKey(e.public_key), lastCounter: e.last_counter ?? undefined,
@@ -194,12 +208,20 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
         }
       }
       // Campaigns: vehicles done succeed; scheduled assignments whose window is open are released.
-      const released = await campaignCheckIn(trx, vehicle, pending.filter((a) => done.includes(a.id)), now);
+      const released = await campaignCheckIn(trx, vehicle, pending.filter((a) => done.includes(a.id)), now, open.filter((a) => a.status === 'scheduled'));
       const left = released === 0 ? pending.filter((a) => !done.includes(a.id))
         : await q.pending.all(trx, { vin });
-      const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: left });
+      if (opts.directorRoot === undefined) {
+        const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: left });
+        ctx.metrics.checkins.inc();
+        return { directorTargetsVersion: targetsVersion, pending: left.length };
+      }
+      // The answer carries the Director metadata: the newest versions are read once, for both.
+      const heads = await directorHeads(trx, vin);
+      const { changed } = await regenerate(trx, ctx, signers, vin, { pending: left, heads });
+      const director = await directorFilesUnderLock(trx, ctx, signers, vin, opts.directorRoot, changed ? undefined : heads);
       ctx.metrics.checkins.inc();
-      return { directorTargetsVersion: targetsVersion, pending: left.length };
+      return { directorTargetsVersion: director.targetsVersion, pending: left.length, director };
     });
     const receipts = await logResults(ctx, results);
     // R156 7.1: the register per RXSWIN (software before and after, as attested).

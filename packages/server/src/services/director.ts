@@ -18,6 +18,7 @@ import type { Tx } from './vehicle-lock.js';
 import { withVehicleLock } from './vehicle-lock.js';
 import { campaignInfos } from '../campaigns/director-info.js';
 import { prepared } from '../db/prepared.js';
+import { sql } from 'kysely';
 
 export const DIRECTOR = 'director';
 
@@ -57,6 +58,46 @@ const byVersion = prepared<{ vin: string; role: string; version: number }>()((db
   .select(['version', 'bytes', 'expires_at', 'created_at'])
   .where('repo', '=', DIRECTOR).where('vin', '=', p.vin).where('role', '=', p.role).where('version', '=', p.version));
 
+/**
+ * The newest targets, snapshot and timestamp of `vin` and the newest shared root's version, in
+ * one statement (four index seeks, `union all`): what a check-in that answers with the
+ * Director metadata reads (PUT /device/v1/manifest?directorRoot=N).
+ */
+const heads = prepared<{ v1: string; v2: string; v3: string }>()((db, p, dialect) => {
+  const newest = (vin: string, role: string) => db.selectFrom('repo_metadata')
+    .select(['role', 'version', 'bytes', 'expires_at', 'created_at'])
+    .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role)
+    .orderBy('version', 'desc').limit(1);
+  return db.selectFrom(newest(p.v1, 'targets').as('t')).selectAll()
+    .unionAll(db.selectFrom(newest(p.v2, 'snapshot').as('s')).selectAll())
+    .unionAll(db.selectFrom(newest(p.v3, 'timestamp').as('m')).selectAll())
+    // The shared root's version and time only: its bytes are rarely needed (a rotation).
+    .unionAll(db.selectFrom(db.selectFrom('repo_metadata').select(['role', 'version', sql<Buffer>`cast(null as ${sql.raw(dialect === 'postgres' ? 'bytea' : 'blob')})`.as('bytes'), 'expires_at', 'created_at'])
+      .where('repo', '=', DIRECTOR).where('vin', '=', '').where('role', '=', 'root').orderBy('version', 'desc').limit(1).as('r')).selectAll());
+});
+
+/** The newest Director metadata of one vehicle, and the newest shared root. */
+export interface DirectorHeads {
+  readonly targets?: StoredMetadata;
+  readonly snapshot?: StoredMetadata;
+  readonly timestamp?: StoredMetadata;
+  /** the newest shared root's version and creation time */
+  readonly root?: Pick<StoredMetadata, 'version' | 'created_at'>;
+}
+
+export async function directorHeads(q: Tx, vin: string): Promise<DirectorHeads> {
+  const rows = await heads.all(q, { v1: vin, v2: vin, v3: vin });
+  const out: { -readonly [K in keyof DirectorHeads]: DirectorHeads[K] } = {};
+  for (const r of rows) {
+    if (r.role === 'targets' || r.role === 'snapshot' || r.role === 'timestamp') {
+      out[r.role] = { version: r.version, bytes: r.bytes, expires_at: r.expires_at, created_at: r.created_at };
+    } else if (r.role === 'root') {
+      out.root = { version: r.version, created_at: r.created_at };
+    }
+  }
+  return out;
+}
+
 /** The newest stored version of a Director role for `vin` ('' for the shared root). */
 export async function latestDirectorMetadata(q: Tx, vin: string, role: string): Promise<StoredMetadata | undefined> {
   return latest.first(q, { vin, role });
@@ -86,16 +127,37 @@ export interface PendingRow {
   readonly campaign_id?: string | null;
 }
 
+/** Campaign user information by campaign id (custom.campaign of campaign targets). */
+type CampaignInfos = Awaited<ReturnType<typeof campaignInfos>>;
+
 /**
- * What the vehicle's Director targets must list now: one entry per file, from pending
- * assignments (read here, or passed in by a caller that already read them in this transaction).
+ * What the vehicle's Director targets must list now: its pending assignments (read here, or
+ * passed in by a caller that already read them in this transaction), sorted, with the user
+ * information of their campaigns.
  */
-export async function wantedTargets(q: Tx, vin: string, pending?: readonly PendingRow[]): Promise<Map<string, TargetFile>> {
+async function wantedRows(q: Tx, vin: string, pending?: readonly PendingRow[]): Promise<{ rows: PendingRow[]; campaigns: CampaignInfos }> {
   const rows = pending !== undefined ? [...pending].sort((a, b) => a.id - b.id) : await q.selectFrom('assignments')
     .select(['id', 'ecu_serial', 'hardware_id', 'filename', 'length', 'sha256', 'sha512', 'release_counter', 'campaign_id'])
     .where('vin', '=', vin).where('status', '=', 'pending').orderBy('id').execute();
+  const ids = [...new Set(rows.map((r) => r.campaign_id ?? null).filter((x): x is string => x !== null))];
+  return { rows, campaigns: await campaignInfos(q, ids) };
+}
+
+/**
+ * Everything `wantedTargets` builds the targets from, as a string: equal strings give equal
+ * targets, so the (costlier) canonical content is computed once per distinct input.
+ */
+function wantedKey(w: { rows: readonly PendingRow[]; campaigns: CampaignInfos }): string {
+  return JSON.stringify([
+    w.rows.map((r) => [r.filename, r.ecu_serial, r.hardware_id, r.length, r.sha256, r.sha512, r.release_counter, r.campaign_id ?? null]),
+    [...w.campaigns].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
+}
+
+/** The Director targets for `w`: one entry per file. */
+function wantedTargets(w: { rows: readonly PendingRow[]; campaigns: CampaignInfos }): Map<string, TargetFile> {
   const byPath = new Map<string, { length: number; sha256: string; sha512: string; releaseCounter: number | null; campaignId: string | null; ecus: Record<string, { hardwareId: string }> }>();
-  for (const r of rows) {
+  for (const r of w.rows) {
     // Two ECUs may be assigned the same file: one target naming both (ecuIdentifiers is a map).
     // A file name has one content in the Image repository, so the first row's file info holds.
     const e = byPath.get(r.filename) ?? { length: r.length, sha256: r.sha256, sha512: r.sha512, releaseCounter: r.release_counter, campaignId: r.campaign_id ?? null, ecus: {} };
@@ -103,10 +165,9 @@ export async function wantedTargets(q: Tx, vin: string, pending?: readonly Pendi
     byPath.set(r.filename, e);
   }
   // Campaign targets carry the user information and safety preconditions (custom.campaign).
-  const campaigns = await campaignInfos(q, [...new Set([...byPath.values()].map((e) => e.campaignId).filter((x): x is string => x !== null))]);
   const out = new Map<string, TargetFile>();
   for (const [path, e] of byPath) {
-    const campaign = e.campaignId === null ? undefined : campaigns.get(e.campaignId);
+    const campaign = e.campaignId === null ? undefined : w.campaigns.get(e.campaignId);
     out.set(path, new TargetFile({
       path,
       length: e.length,
@@ -116,6 +177,9 @@ export async function wantedTargets(q: Tx, vin: string, pending?: readonly Pendi
   }
   return out;
 }
+
+/** wantedKey -> targetsContent of the targets it builds (bounded). */
+const wantedContentCache = new Map<string, string>();
 
 function targetsContent(targets: ReadonlyMap<string, TargetFile>): string {
   return createHash('sha256').update(canonicalBytes(Object.fromEntries([...targets].map(([p, f]) => [p, f.toJSON()])))).digest('hex');
@@ -166,11 +230,20 @@ export interface RegenerateResult {
  * targets differ from the newest signed ones (or there are none yet, or `force`), sign targets
  * v+1, snapshot v+1 and timestamp v+1. Call inside withVehicleLock.
  */
-export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, opts: { force?: boolean; pending?: readonly PendingRow[] } = {}): Promise<RegenerateResult> {
+export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, opts: { force?: boolean; pending?: readonly PendingRow[]; heads?: DirectorHeads } = {}): Promise<RegenerateResult> {
   const now = ctx.now();
-  const wanted = await wantedTargets(q, vin, opts.pending);
-  const wantedContent = targetsContent(wanted);
-  const current = await latestDirectorMetadata(q, vin, 'targets');
+  const inputs = await wantedRows(q, vin, opts.pending);
+  const key = wantedKey(inputs);
+  let wanted: Map<string, TargetFile> | undefined;
+  let wantedContent = wantedContentCache.get(key);
+  if (wantedContent === undefined) {
+    wanted = wantedTargets(inputs);
+    wantedContent = targetsContent(wanted);
+    if (wantedContentCache.size >= 10_000) wantedContentCache.clear();
+    wantedContentCache.set(key, wantedContent);
+  }
+  // The caller may have read the newest targets in this transaction already (directorHeads).
+  const current = opts.heads !== undefined ? opts.heads.targets : await latestDirectorMetadata(q, vin, 'targets');
   if (current !== undefined && opts.force !== true) {
     let have = contentCache.get(sha256(current.bytes));
     if (have === undefined) {
@@ -181,6 +254,7 @@ export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSig
   }
   const expires = formatExpires(now + ctx.config.directorExpiryMs);
   const targetsVersion = (current?.version ?? 0) + 1;
+  wanted ??= wantedTargets(inputs);
   const targetsBytes = await store(q, vin, Metadata.of(new Targets({ specVersion: SPEC_VERSION, version: targetsVersion, expires, targets: wanted }), ...signers.targets), now);
   const prevSnapshot = await latestDirectorMetadata(q, vin, 'snapshot');
   const snapshot = new Snapshot({
@@ -240,19 +314,63 @@ export async function ensureFreshDirector(ctx: ServerContext, vin: string): Prom
   const change = await directorKeysChange(ctx);
   const signers = await directorSigners(ctx);
   if (!stale(ctx, ts) && !beforeKeyChange(ts, change, signers.timestamp)) return ts;
-  await withVehicleLock(ctx.db, vin, async (trx) => {
-    // Re-check under the lock: another request (or process) may have done it meanwhile.
-    const timestamp = await latestDirectorMetadata(trx, vin, 'timestamp');
-    const rotated = beforeKeyChange(timestamp, change, signers.timestamp);
-    if (!stale(ctx, timestamp) && !rotated) return;
-    const [targets, snapshot] = [await latestDirectorMetadata(trx, vin, 'targets'), await latestDirectorMetadata(trx, vin, 'snapshot')];
-    if (timestamp === undefined || stale(ctx, targets) || stale(ctx, snapshot) || rotated) {
-      await regenerate(trx, ctx, signers, vin, { force: targets !== undefined });
-      return;
-    }
-    await writeTimestamp(trx, ctx, signers, vin, snapshot!, ctx.now());
-  });
+  // Re-checked under the lock: another request (or process) may have done it meanwhile.
+  await withVehicleLock(ctx.db, vin, async (trx) => freshen(trx, ctx, signers, vin, change, await directorHeads(trx, vin)));
   return latestDirectorMetadata(ctx.db.kysely, vin, 'timestamp');
+}
+
+/**
+ * Under the vehicle's lock, given its newest metadata `h`: a timestamp with less than half its
+ * lifetime left (or none yet) is re-signed; when the snapshot or targets are that old too, or
+ * were stored before the key change `change`, all three are re-signed. True if anything was.
+ */
+async function freshen(trx: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, change: { version: number; createdAt: number }, h: DirectorHeads): Promise<boolean> {
+  const rotated = beforeKeyChange(h.timestamp, change, signers.timestamp);
+  if (!stale(ctx, h.timestamp) && !rotated) return false;
+  if (h.timestamp === undefined || h.snapshot === undefined || stale(ctx, h.targets) || stale(ctx, h.snapshot) || rotated) {
+    await regenerate(trx, ctx, signers, vin, { force: h.targets !== undefined });
+  } else {
+    await writeTimestamp(trx, ctx, signers, vin, h.snapshot, ctx.now());
+  }
+  return true;
+}
+
+/** Most roots one check-in answer carries (a vehicle further behind fetches the rest). */
+export const MAX_ANSWER_ROOTS = 32;
+
+/** A vehicle's Director files as GET /repo/director/{vin}/{file} serves them, by file name. */
+export interface DirectorFiles {
+  /** `N.root.json` (each root newer than the vehicle's), `timestamp.json`, `V.snapshot.json`, `V.targets.json` */
+  readonly files: Map<string, Buffer>;
+  /** the newest Director root version (a vehicle asking for a later one would get 404) */
+  readonly rootVersion: number;
+  readonly targetsVersion: number;
+}
+
+/**
+ * For a check-in that answers with the Director metadata (Uptane 2.1 §5.4.4.2 does not care how
+ * the Primary obtains the metadata; it verifies them all the same): under the vehicle's lock,
+ * after `regenerate`, its newest files, kept fresh exactly as GET timestamp.json keeps them
+ * (`freshen`), and every root after `rootVersion` (the one the vehicle trusts), at most
+ * MAX_ANSWER_ROOTS. `h` are the heads read in this transaction (undefined: read them now).
+ */
+export async function directorFilesUnderLock(trx: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, rootVersion: number, h?: DirectorHeads): Promise<DirectorFiles> {
+  let heads = h ?? await directorHeads(trx, vin);
+  const root = heads.root;
+  if (root === undefined) throw new Error('the Director root is missing (was the server initialised?)');
+  if (await freshen(trx, ctx, signers, vin, { version: root.version, createdAt: root.created_at }, heads)) heads = await directorHeads(trx, vin);
+  const { targets, snapshot, timestamp } = heads;
+  if (targets === undefined || snapshot === undefined || timestamp === undefined) throw new Error(`vehicle ${vin} has no Director metadata after regenerating it`);
+  const files = new Map<string, Buffer>();
+  for (let v = rootVersion + 1; v <= Math.min(root.version, rootVersion + MAX_ANSWER_ROOTS); v++) {
+    const r = await directorMetadataVersion(trx, '', 'root', v);
+    if (r === undefined) break;
+    files.set(`${v}.root.json`, r.bytes);
+  }
+  files.set('timestamp.json', timestamp.bytes);
+  files.set(`${snapshot.version}.snapshot.json`, snapshot.bytes);
+  files.set(`${targets.version}.targets.json`, targets.bytes);
+  return { files, rootVersion: root.version, targetsVersion: targets.version };
 }
 
 /** `N.root.json`, `root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`. */

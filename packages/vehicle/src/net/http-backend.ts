@@ -19,13 +19,20 @@ import { DownloadLengthError, FetchError, UsageError, expectObject, normaliseBas
 import type { VehicleManifest } from '@reflash/metadata';
 import type { Fetcher } from '@reflash/verify';
 import type { ImageInfo } from '../digest.js';
-import type { Backend, CycleProgress, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, UpdateReport } from '../primary/ports.js';
+import type { Backend, CycleProgress, ImageRequest, ImageResponse, LogReceipt, ManifestAnswer, SendManifestOptions, UpdateReport } from '../primary/ports.js';
 import { httpRequest } from './http-client.js';
 import type { HttpResponse } from './http-client.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** Largest answer to a manifest upload or an event. */
 const MAX_ANSWER = 64 * 1024;
+/** Largest answer to a manifest upload that asks for the Director metadata (the server sends at most 1 MiB of files). */
+const MAX_ANSWER_WITH_DIRECTOR = 2 * 1024 * 1024;
+/** How long Director files from a check-in answer are served to the Primary's verification. */
+export const DIRECTOR_ANSWER_TTL_MS = 60_000;
+/** A Director file name as the server serves them. */
+const DIRECTOR_NAME = /^(?:\d{1,10}\.root|timestamp|\d{1,10}\.snapshot|\d{1,10}\.targets)\.json$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * How a cycle's outcome is reported (POST /device/v1/events status): the server ends the
@@ -100,6 +107,8 @@ export class HttpBackend implements Backend {
   readonly #origin: string;
   readonly #ca: HttpBackendOptions['ca'];
   readonly #onRequest: ((info: RequestInfo) => void) | undefined;
+  /** Director files from the last check-in answer (each served once, until `until`) */
+  #answered: { readonly files: Map<string, Uint8Array>; readonly rootVersion: number; readonly until: number } | undefined;
 
   constructor(opts: HttpBackendOptions) {
     if (opts.privateKey.type !== 'private') throw new UsageError('HttpBackend needs the Primary\'s private key');
@@ -114,9 +123,8 @@ export class HttpBackend implements Backend {
     this.#onRequest = opts.onRequest;
     this.directorBaseUrl = `${this.serverUrl}/repo/director/${encodeURIComponent(opts.vin)}/`;
     this.imageBaseUrl = `${this.serverUrl}/repo/image/`;
-    const fetcher: Fetcher = { fetch: (url, maxLength) => this.#fetchBytes('GET', url, undefined, maxLength) };
-    this.directorFetcher = fetcher;
-    this.imageFetcher = fetcher;
+    this.directorFetcher = { fetch: (url, maxLength) => this.#fetchDirector(url, maxLength) };
+    this.imageFetcher = { fetch: (url, maxLength) => this.#fetchBytes('GET', url, undefined, maxLength) };
   }
 
   /** Send a signed request and read the answer's head; the caller reads the body (or not) and closes it. */
@@ -178,10 +186,40 @@ export class HttpBackend implements Backend {
     }
   }
 
-  /** PUT /device/v1/manifest: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1). */
-  async sendManifest(manifest: VehicleManifest): Promise<ManifestAnswer> {
+  /**
+   * A Director file: from the last check-in answer if it carried it (once, within
+   * DIRECTOR_ANSWER_TTL_MS; the same size limit applies), else GET. A root after the newest one
+   * that answer named is a 404, as the server would answer.
+   */
+  async #fetchDirector(url: string, maxLength: number): Promise<Uint8Array> {
+    const a = this.#answered;
+    if (a !== undefined && this.#now() <= a.until && url.startsWith(this.directorBaseUrl)) {
+      const name = url.slice(this.directorBaseUrl.length);
+      const bytes = a.files.get(name);
+      if (bytes !== undefined) {
+        a.files.delete(name);
+        if (bytes.byteLength > maxLength) throw new DownloadLengthError(`${url}: ${bytes.byteLength} bytes, more than the limit of ${maxLength}`);
+        return bytes;
+      }
+      const root = /^(\d+)\.root\.json$/.exec(name);
+      if (root !== null && Number(root[1]) > a.rootVersion) throw new FetchError(404, `GET ${url}: HTTP 404 (the check-in answer named root ${a.rootVersion} as the newest)`);
+    }
+    return this.#fetchBytes('GET', url, undefined, maxLength);
+  }
+
+  /**
+   * PUT /device/v1/manifest: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1). With
+   * `directorRootVersion`, `?directorRoot=N` asks the server to answer with the vehicle's
+   * Director metadata (every newer root, timestamp, snapshot, targets), which directorFetcher
+   * then serves: the Primary verifies them exactly as fetched ones, without three more round
+   * trips. A malformed `director` in the answer is ignored (the files are fetched).
+   */
+  async sendManifest(manifest: VehicleManifest, opts: SendManifestOptions = {}): Promise<ManifestAnswer> {
+    this.#answered = undefined;
     const body = Buffer.from(JSON.stringify(manifest.toJSON()), 'utf8');
-    const bytes = await this.#fetchBytes('PUT', `${this.serverUrl}/device/v1/manifest`, body, MAX_ANSWER);
+    const root = opts.directorRootVersion;
+    const query = root === undefined ? '' : `?directorRoot=${root}`;
+    const bytes = await this.#fetchBytes('PUT', `${this.serverUrl}/device/v1/manifest${query}`, body, root === undefined ? MAX_ANSWER : MAX_ANSWER_WITH_DIRECTOR);
     let o: Record<string, unknown>;
     try {
       o = expectObject(parseJSON(bytes, 'manifest answer'), 'answer');
@@ -191,6 +229,10 @@ export class HttpBackend implements Backend {
     const v = o['directorTargetsVersion'];
     const nonce = o['nonce'];
     const receipts = parseReceipts(o['receipts']);
+    if (root !== undefined) {
+      const director = parseDirectorFiles(o['director']);
+      if (director !== undefined) this.#answered = { ...director, until: this.#now() + DIRECTOR_ANSWER_TTL_MS };
+    }
     return {
       ...(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? { directorTargetsVersion: v } : {}),
       ...(typeof nonce === 'string' ? { nonce } : {}),
@@ -276,6 +318,25 @@ function errorText(bytes: Uint8Array): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * The `director` of a check-in answer: `{rootVersion, files: {name: base64}}`, every name a
+ * Director file name, at most 64 files. Anything else: undefined (the Primary fetches them).
+ */
+export function parseDirectorFiles(v: unknown): { files: Map<string, Uint8Array>; rootVersion: number } | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const { rootVersion, files } = v as Record<string, unknown>;
+  if (typeof rootVersion !== 'number' || !Number.isSafeInteger(rootVersion) || rootVersion < 1) return undefined;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) return undefined;
+  const entries = Object.entries(files as Record<string, unknown>);
+  if (entries.length > 64) return undefined;
+  const out = new Map<string, Uint8Array>();
+  for (const [name, b64] of entries) {
+    if (!DIRECTOR_NAME.test(name) || typeof b64 !== 'string' || b64.length % 4 !== 0 || !BASE64.test(b64)) return undefined;
+    out.set(name, Buffer.from(b64, 'base64'));
+  }
+  return { files: out, rootVersion };
 }
 
 /** Receipts in a check-in answer: at most 256, each well-formed and at most 64 KiB; others are ignored. */

@@ -90,6 +90,11 @@ export interface UpdateReport {
   readonly attacks: readonly string[];
 }
 
+export interface SendManifestOptions {
+  /** version of the Director root the Primary trusts now */
+  readonly directorRootVersion?: number;
+}
+
 export interface Backend {
   /** Director metadata base URL for this vehicle, ending in "/" */
   readonly directorBaseUrl: string;
@@ -97,8 +102,13 @@ export interface Backend {
   readonly imageBaseUrl: string;
   readonly directorFetcher: Fetcher;
   readonly imageFetcher: Fetcher;
-  /** Check-in: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1; PUT /device/v1/manifest). */
-  sendManifest(manifest: VehicleManifest): Promise<ManifestAnswer>;
+  /**
+   * Check-in: the signed vehicle version manifest (Uptane 2.1 §5.4.2.1; PUT /device/v1/manifest).
+   * With `directorRootVersion` (the Director root the Primary trusts) a backend may take the
+   * vehicle's Director metadata from the answer and serve them through `directorFetcher`, which
+   * the Primary verifies next exactly as if fetched (§5.4.4.2): one round trip instead of several.
+   */
+  sendManifest(manifest: VehicleManifest, opts?: SendManifestOptions): Promise<ManifestAnswer>;
   /** Open an image for download from `request.resumeFrom` (GET /repo/image/targets/<hash>.<name>, Range). */
   downloadImage(image: ImageInfo, request: ImageRequest): Promise<ImageResponse>;
   /** The result of a cycle (POST /device/v1/events for failures; success also shows in the next manifest). */
