@@ -444,6 +444,8 @@ async function runOne(db, opts, log) {
 
     const phases = {};
     let cpu0 = 0;
+    let proc0;
+    let wall0 = 0;
     const elu0 = performance.eventLoopUtilization();
     await new Promise((resolve, reject) => {
       const worker = new Worker(new URL(import.meta.url), {
@@ -454,9 +456,18 @@ async function runOne(db, opts, log) {
       });
       worker.on('message', (m) => {
         if (m.kind === 'presigned') log(`   signed ${fmtInt(m.checkins)} check-ins ahead (${fmtInt(m.checkins * (opts.mode === 'answer' ? 6 : 8))} signatures) in ${fmtMs(m.ms)}, not timed`);
-        if (m.kind === 'start') cpu0 = serverThreadCpuMs();
+        if (m.kind === 'start') {
+          cpu0 = serverThreadCpuMs();
+          proc0 = process.cpuUsage();
+          wall0 = performance.now();
+        }
         if (m.kind !== 'phase') return;
-        if (m.name === 'main') phases.serverCpuMs = serverThreadCpuMs() - cpu0;
+        if (m.name === 'main') {
+          phases.serverCpuMs = serverThreadCpuMs() - cpu0;
+          const u = process.cpuUsage(proc0);
+          phases.processCpuMs = (u.user + u.system) / 1000;
+          phases.wallMs = performance.now() - wall0;
+        }
         phases[m.name] = { ...m.result, serverUtilization: performance.eventLoopUtilization(elu0).utilization };
         const r = m.result;
         log(`   ${m.name === 'first' ? 'first check-in per vehicle' : 'measured'}: ${fmtInt(r.ok)} ok, ${fmtInt(r.failed)} failed in ${r.seconds.toFixed(1)} s`);
@@ -532,6 +543,10 @@ export async function run({ runs, log }) {
       cpu: Number.isFinite(r.serverCpuMs) ? `${((r.serverCpuMs * 1000) / m.ok).toFixed(0)} µs = ${((r.serverCpuMs / 1000 / m.ok) * raw.median).toFixed(1)} verifies` : '-',
     });
     r.serverCpuUsPerCheckin = (r.serverCpuMs * 1000) / m.ok;
+    // This process = the server (event loop + thread pool) and the load generator (a worker thread); PostgreSQL runs apart.
+    r.processCpuUsPerCheckin = (r.processCpuMs * 1000) / m.ok;
+    r.processCpuCores = r.processCpuMs / r.wallMs;
+    log(`   ${r.db}: this process's CPU (server + thread pool + load generator) ${r.processCpuUsPerCheckin.toFixed(0)} µs per check-in, ${r.processCpuCores.toFixed(2)} of ${cpus().length} cores busy on average`);
     r.serverCpuInVerifies = (r.serverCpuMs / 1000 / m.ok) * raw.median;
     for (const [code, f] of Object.entries(m.failures)) log(`   ${r.db}: ${f.count} x ${code}: ${f.example}`);
   }

@@ -293,6 +293,48 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_checkin_cas': {
+      // PostgreSQL only: the write of a steady-state check-in (services/checkin-fast.ts) in one
+      // round trip, all or nothing: the request's nonce (a replay changes nothing and returns 0),
+      // every reported ECU's new counter provided its stored counter and key are still those the
+      // manifest was verified against (Uptane 2.1 §5.4.2.1: counters only grow), and the
+      // vehicle's last check-in. Anything changed meanwhile raises RF001: the caller then runs
+      // the locked check-in instead.
+      async up(db: Kysely<unknown>): Promise<void> {
+        if (dialect !== 'postgres') return;
+        await sql`
+          create function reflash_checkin_cas(
+            p_vin text, p_primary text, p_key_id text, p_nonce text, p_nonce_expires bigint, p_now bigint,
+            p_serials text[], p_key_ids text[], p_old bigint[], p_new bigint[]
+          ) returns integer language plpgsql as $fn$
+          declare
+            n integer;
+          begin
+            insert into request_nonces (key_id, nonce, expires_at) values (p_key_id, p_nonce, p_nonce_expires)
+              on conflict (key_id, nonce) do nothing;
+            get diagnostics n = row_count;
+            if n = 0 then
+              return 0;
+            end if;
+            update ecus e set last_counter = u.new_counter
+              from unnest(p_serials, p_key_ids, p_old, p_new) as u(serial, key_id, old_counter, new_counter)
+              where e.vin = p_vin and e.serial = u.serial and e.key_id = u.key_id
+                and e.last_counter is not distinct from u.old_counter and u.new_counter > coalesce(u.old_counter, -1);
+            get diagnostics n = row_count;
+            if n <> cardinality(p_serials) then
+              raise exception 'ECU counters or keys changed during the check-in' using errcode = 'RF001';
+            end if;
+            update vehicles set last_seen_at = p_now, manifest_count = manifest_count + 1
+              where vin = p_vin and primary_ecu_serial = p_primary;
+            get diagnostics n = row_count;
+            if n <> 1 then
+              raise exception 'the vehicle changed during the check-in' using errcode = 'RF001';
+            end if;
+            return 1;
+          end
+          $fn$`.execute(db);
+      },
+    },
   };
 }
 

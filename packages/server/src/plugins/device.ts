@@ -75,7 +75,8 @@ export function devicePlugin(app: FastifyInstance, opts: { ctx: ServerContext })
     if (manifest.signed.vin !== req.vehicle?.vin) throw new ApiError('FORBIDDEN', 'a vehicle may only report for itself');
     const { directorRoot } = req.query;
     // The request's nonce is recorded in the check-in's own transaction (one commit).
-    const result = await checkIn(ctx, manifest, (trx) => recordVehicleNonce(trx, req), directorRoot === undefined ? {} : { directorRoot });
+    const auth = req.vehicle;
+    const result = await checkIn(ctx, manifest, (trx) => recordVehicleNonce(trx, req), { ...(directorRoot === undefined ? {} : { directorRoot }), auth });
     const { director, ...answer } = result;
     // Too large to carry (many rotations, huge targets): the vehicle fetches them instead.
     if (director === undefined || [...director.files.values()].reduce((n, b) => n + b.length, 0) > MAX_ANSWER_DIRECTOR_BYTES) return answer;

@@ -6,15 +6,15 @@
  * assignments completed when the ECU reports the assigned image, Director targets regenerated.
  * An installation failure reported by the vehicle marks its assignment failed.
  */
-import { Key } from '@reflash/metadata';
-import type { EcuVersionReportFields, VehicleManifest } from '@reflash/metadata';
+import type { Key, VehicleManifest } from '@reflash/metadata';
 import { ManifestError, verifyManifestSignaturesAsync, verifyVehicleManifest } from '@reflash/verify';
 import type { RegisteredEcu } from '@reflash/verify';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import type { AssignmentRow } from './assignments.js';
 import { directorFilesUnderLock, directorHeads, directorSigners, regenerate } from './director.js';
 import type { DirectorFiles } from './director.js';
+import { ecuKey, fastCheckIn, installs } from './checkin-fast.js';
+import type { AuthenticatedVehicle } from '../plugins/auth.js';
 import { withVehicleCheckIn, withVehicleLock } from './vehicle-lock.js';
 import { campaignCheckIn, campaignOutcome } from '../campaigns/vehicle-events.js';
 import type { OutcomeState } from '../campaigns/vehicle-events.js';
@@ -51,6 +51,11 @@ export interface CheckInOptions {
    * Director metadata as of this check-in (directorFilesUnderLock), saving its GETs.
    */
   readonly directorRoot?: number;
+  /**
+   * The request's signer, when `inTransaction` only records its nonce: then a steady-state
+   * check-in may take the fast path (checkin-fast.ts, PostgreSQL), which records the nonce itself.
+   */
+  readonly auth?: AuthenticatedVehicle;
 }
 
 type UpdateResult = Omit<VehicleUpdateResultEvent, 'type'>;
@@ -63,21 +68,6 @@ async function logResults(ctx: ServerContext, results: readonly UpdateResult[]):
     receipts.push({ ecuSerial: r.ecuSerial, index, receipt: await ctx.audit.receipt(index) });
   }
   return receipts;
-}
-
-/**
- * Parsed ECU public keys by their stored JSON: parsing a key and deriving its identity costs more
- * than verifying a signature with it, and keys never change for an ECU. Bounded.
- */
-const keyCache = new Map<string, Key>();
-function ecuKey(json: string): Key {
-  let k = keyCache.get(json);
-  if (k === undefined) {
-    k = Key.fromJSON(JSON.parse(json));
-    if (keyCache.size >= 100_000) keyCache.clear();
-    keyCache.set(json, k);
-  }
-  return k;
 }
 
 /**
@@ -135,15 +125,6 @@ async function storeCounters(trx: Transaction<Database>, vin: string, counters: 
   }
 }
 
-/** Does the ECU now run the assigned image? Same length and the same sha256 (or sha512). */
-function installs(a: AssignmentRow, r: EcuVersionReportFields): boolean {
-  const h = r.installedImage.hashes;
-  if (r.installedImage.length !== a.length) return false;
-  const s256 = h['sha256']?.toLowerCase();
-  const s512 = h['sha512']?.toLowerCase();
-  return s256 !== undefined ? s256 === a.sha256 : s512 === a.sha512;
-}
-
 export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inTransaction?: (trx: Transaction<Database>) => Promise<void>, opts: CheckInOptions = {}): Promise<CheckInResult> {
   const vin = manifest.signed.vin;
   const signers = await directorSigners(ctx);
@@ -154,6 +135,13 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
     // under the lock every check runs again on fresh rows, and a key that changed meanwhile is
     // verified there (ManifestSignatures holds results per key id).
     const signatures = await verifyManifestSignaturesAsync(manifest, await vehicleKeys(ctx, vin));
+    if (opts.auth !== undefined) {
+      const steady = await fastCheckIn(ctx, manifest, signatures, signers, opts.auth, opts.directorRoot);
+      if (steady !== undefined) {
+        ctx.metrics.checkins.inc({ path: 'steady' });
+        return { ...steady, receipts: [] };
+      }
+    }
     // The vehicle's lock is taken by recording the check-in (last seen, manifest count).
     const outcome = await withVehicleCheckIn(ctx.db, vin, ctx.now(), async (trx, vehicle) => {
       results.length = 0;
@@ -213,14 +201,14 @@ export async function checkIn(ctx: ServerContext, manifest: VehicleManifest, inT
         : await q.pending.all(trx, { vin });
       if (opts.directorRoot === undefined) {
         const { targetsVersion } = await regenerate(trx, ctx, signers, vin, { pending: left });
-        ctx.metrics.checkins.inc();
+        ctx.metrics.checkins.inc({ path: 'locked' });
         return { directorTargetsVersion: targetsVersion, pending: left.length };
       }
       // The answer carries the Director metadata: the newest versions are read once, for both.
       const heads = await directorHeads(trx, vin);
       const { changed } = await regenerate(trx, ctx, signers, vin, { pending: left, heads });
       const director = await directorFilesUnderLock(trx, ctx, signers, vin, opts.directorRoot, changed ? undefined : heads);
-      ctx.metrics.checkins.inc();
+      ctx.metrics.checkins.inc({ path: 'locked' });
       return { directorTargetsVersion: director.targetsVersion, pending: left.length, director };
     });
     const receipts = await logResults(ctx, results);

@@ -19,6 +19,9 @@ import { withVehicleLock } from './vehicle-lock.js';
 import { campaignInfos } from '../campaigns/director-info.js';
 import { prepared } from '../db/prepared.js';
 import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Dialect } from '../db/migrations.js';
 
 export const DIRECTOR = 'director';
 
@@ -63,18 +66,21 @@ const byVersion = prepared<{ vin: string; role: string; version: number }>()((db
  * one statement (four index seeks, `union all`): what a check-in that answers with the
  * Director metadata reads (PUT /device/v1/manifest?directorRoot=N).
  */
-const heads = prepared<{ v1: string; v2: string; v3: string }>()((db, p, dialect) => {
+/** The `heads` query (also part of the steady-state check-in's snapshot, checkin-fast.ts). */
+export function headsQuery(db: Kysely<Database>, v1: string, v2: string, v3: string, dialect: Dialect) {
   const newest = (vin: string, role: string) => db.selectFrom('repo_metadata')
     .select(['role', 'version', 'bytes', 'expires_at', 'created_at'])
     .where('repo', '=', DIRECTOR).where('vin', '=', vin).where('role', '=', role)
     .orderBy('version', 'desc').limit(1);
-  return db.selectFrom(newest(p.v1, 'targets').as('t')).selectAll()
-    .unionAll(db.selectFrom(newest(p.v2, 'snapshot').as('s')).selectAll())
-    .unionAll(db.selectFrom(newest(p.v3, 'timestamp').as('m')).selectAll())
+  return db.selectFrom(newest(v1, 'targets').as('t')).selectAll()
+    .unionAll(db.selectFrom(newest(v2, 'snapshot').as('s')).selectAll())
+    .unionAll(db.selectFrom(newest(v3, 'timestamp').as('m')).selectAll())
     // The shared root's version and time only: its bytes are rarely needed (a rotation).
     .unionAll(db.selectFrom(db.selectFrom('repo_metadata').select(['role', 'version', sql<Buffer>`cast(null as ${sql.raw(dialect === 'postgres' ? 'bytea' : 'blob')})`.as('bytes'), 'expires_at', 'created_at'])
       .where('repo', '=', DIRECTOR).where('vin', '=', '').where('role', '=', 'root').orderBy('version', 'desc').limit(1).as('r')).selectAll());
-});
+}
+
+const heads = prepared<{ v1: string; v2: string; v3: string }>()((db, p, dialect) => headsQuery(db, p.v1, p.v2, p.v3, dialect));
 
 /** The newest Director metadata of one vehicle, and the newest shared root. */
 export interface DirectorHeads {
@@ -86,7 +92,11 @@ export interface DirectorHeads {
 }
 
 export async function directorHeads(q: Tx, vin: string): Promise<DirectorHeads> {
-  const rows = await heads.all(q, { v1: vin, v2: vin, v3: vin });
+  return headsOf(await heads.all(q, { v1: vin, v2: vin, v3: vin }));
+}
+
+/** DirectorHeads from the rows of headsQuery. */
+export function headsOf(rows: ReadonlyArray<{ role: string; version: number; bytes: Buffer; expires_at: number; created_at: number }>): DirectorHeads {
   const out: { -readonly [K in keyof DirectorHeads]: DirectorHeads[K] } = {};
   for (const r of rows) {
     if (r.role === 'targets' || r.role === 'snapshot' || r.role === 'timestamp') {
@@ -226,13 +236,12 @@ export interface RegenerateResult {
 }
 
 /**
- * Bring the vehicle's Director metadata in line with its pending assignments: when the wanted
- * targets differ from the newest signed ones (or there are none yet, or `force`), sign targets
- * v+1, snapshot v+1 and timestamp v+1. Call inside withVehicleLock.
+ * Do the signed targets `current` list exactly what the pending assignments want now? The
+ * wanted content is computed once per distinct input (wantedKey), the stored one once per
+ * distinct bytes (contentCache).
  */
-export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, opts: { force?: boolean; pending?: readonly PendingRow[]; heads?: DirectorHeads } = {}): Promise<RegenerateResult> {
-  const now = ctx.now();
-  const inputs = await wantedRows(q, vin, opts.pending);
+async function compareTargets(q: Tx, vin: string, pending: readonly PendingRow[] | undefined, current: StoredMetadata | undefined): Promise<{ same: boolean; content: string; inputs: Awaited<ReturnType<typeof wantedRows>>; wanted?: Map<string, TargetFile> }> {
+  const inputs = await wantedRows(q, vin, pending);
   const key = wantedKey(inputs);
   let wanted: Map<string, TargetFile> | undefined;
   let wantedContent = wantedContentCache.get(key);
@@ -242,19 +251,30 @@ export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSig
     if (wantedContentCache.size >= 10_000) wantedContentCache.clear();
     wantedContentCache.set(key, wantedContent);
   }
+  if (current === undefined) return { same: false, content: wantedContent, inputs, ...(wanted === undefined ? {} : { wanted }) };
+  let have = contentCache.get(sha256(current.bytes));
+  if (have === undefined) {
+    have = targetsContent(Metadata.fromBytes(current.bytes, 'targets').signed.targets);
+    rememberContent(current.bytes, have);
+  }
+  return { same: have === wantedContent, content: wantedContent, inputs, ...(wanted === undefined ? {} : { wanted }) };
+}
+
+/**
+ * Bring the vehicle's Director metadata in line with its pending assignments: when the wanted
+ * targets differ from the newest signed ones (or there are none yet, or `force`), sign targets
+ * v+1, snapshot v+1 and timestamp v+1. Call inside withVehicleLock.
+ */
+export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, opts: { force?: boolean; pending?: readonly PendingRow[]; heads?: DirectorHeads } = {}): Promise<RegenerateResult> {
+  const now = ctx.now();
   // The caller may have read the newest targets in this transaction already (directorHeads).
   const current = opts.heads !== undefined ? opts.heads.targets : await latestDirectorMetadata(q, vin, 'targets');
-  if (current !== undefined && opts.force !== true) {
-    let have = contentCache.get(sha256(current.bytes));
-    if (have === undefined) {
-      have = targetsContent(Metadata.fromBytes(current.bytes, 'targets').signed.targets);
-      rememberContent(current.bytes, have);
-    }
-    if (have === wantedContent) return { targetsVersion: current.version, changed: false };
-  }
+  const cmp = await compareTargets(q, vin, opts.pending, current);
+  if (current !== undefined && opts.force !== true && cmp.same) return { targetsVersion: current.version, changed: false };
+  const inputs = cmp.inputs;
   const expires = formatExpires(now + ctx.config.directorExpiryMs);
   const targetsVersion = (current?.version ?? 0) + 1;
-  wanted ??= wantedTargets(inputs);
+  const wanted = cmp.wanted ?? wantedTargets(inputs);
   const targetsBytes = await store(q, vin, Metadata.of(new Targets({ specVersion: SPEC_VERSION, version: targetsVersion, expires, targets: wanted }), ...signers.targets), now);
   const prevSnapshot = await latestDirectorMetadata(q, vin, 'snapshot');
   const snapshot = new Snapshot({
@@ -265,7 +285,7 @@ export async function regenerate(q: Tx, ctx: ServerContext, signers: DirectorSig
   });
   const snapshotBytes = await store(q, vin, Metadata.of(snapshot, ...signers.snapshot), now);
   await writeTimestamp(q, ctx, signers, vin, { version: snapshot.version, bytes: snapshotBytes }, now);
-  rememberContent(targetsBytes, wantedContent);
+  rememberContent(targetsBytes, cmp.content);
   return { targetsVersion, changed: true };
 }
 
@@ -333,6 +353,19 @@ async function freshen(trx: Tx, ctx: ServerContext, signers: DirectorSigners, vi
     await writeTimestamp(trx, ctx, signers, vin, h.snapshot, ctx.now());
   }
   return true;
+}
+
+/**
+ * Would a locked check-in leave the vehicle's Director metadata `h` as they are? True when the
+ * targets list exactly the pending assignments and the timestamp neither needs re-signing
+ * (freshen: more than half its lifetime left, signed after the newest root) nor is missing.
+ * The steady-state check-in (checkin-fast.ts) answers with `h` only then.
+ */
+export async function directorSteady(q: Tx, ctx: ServerContext, signers: DirectorSigners, vin: string, pending: readonly PendingRow[], h: DirectorHeads): Promise<boolean> {
+  const { targets, snapshot, timestamp, root } = h;
+  if (targets === undefined || snapshot === undefined || timestamp === undefined || root === undefined) return false;
+  if (stale(ctx, timestamp) || beforeKeyChange(timestamp, { version: root.version, createdAt: root.created_at }, signers.timestamp)) return false;
+  return (await compareTargets(q, vin, pending, targets)).same;
 }
 
 /** Most roots one check-in answer carries (a vehicle further behind fetches the rest). */
