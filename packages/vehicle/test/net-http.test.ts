@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DownloadLengthError, FetchError, TargetFile, UsageError } from '@reflash/metadata';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpBackend, parseDirectorFiles } from '../src/net/http-backend.js';
+import { DIRECTOR_ANSWER_TTL_MS, HttpBackend, parseDirectorFiles } from '../src/net/http-backend.js';
 import { Primary } from '../src/primary/primary.js';
 import { keptReceipts } from '../src/primary/receipts.js';
 import { parseReceipt, parseVerifierKey, verifyReceipt } from '@reflash/log';
@@ -204,5 +204,63 @@ void describe('HttpBackend against a real server', () => {
     await assert.rejects(http.directorFetcher.fetch(`${other.origin}/repo/director/NET-0003/timestamp.json`, 1 << 20), UsageError);
     await assert.rejects(http.imageFetcher.fetch('https://attacker.example/repo/image/1.root.json', 1 << 20), UsageError);
     assert.deepEqual(seen, []);
+  });
+});
+
+void describe('HttpBackend: Director files from a check-in answer', () => {
+  // A stand-in server: the manifest answer carries two Director files; every GET is counted and
+  // answered "from the network".
+  const gets: string[] = [];
+  let url = '';
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'PUT') {
+        const files = { 'timestamp.json': Buffer.from('{"answered":"timestamp"}').toString('base64'), '7.targets.json': Buffer.from('{"answered":"targets"}').toString('base64') };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ directorTargetsVersion: 7, pending: 0, receipts: [], director: { rootVersion: 3, files } }));
+        return;
+      }
+      gets.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"fetched":true}');
+    });
+  });
+  let now = 1_000_000;
+  let http: HttpBackend;
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { generateKeyPairSync } = await import('node:crypto');
+    http = new HttpBackend({ serverUrl: url, vin: 'ANS-1', keyId: 'k', privateKey: generateKeyPairSync('ed25519').privateKey, now: () => now });
+  });
+  after(async () => { await new Promise<void>((resolve) => server.close(() => resolve())); });
+
+  const manifest = { toJSON: () => ({ signatures: [], signed: {} }) } as unknown as Parameters<HttpBackend['sendManifest']>[0];
+  const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+
+  void it('served once each, within the TTL; a root after the answer\'s newest is a 404 without a request; the size limit holds', async () => {
+    gets.length = 0;
+    const answer = await http.sendManifest(manifest, { directorRootVersion: 2 });
+    assert.equal(answer.directorTargetsVersion, 7);
+    const d = http.directorBaseUrl;
+    await assert.rejects(http.directorFetcher.fetch(`${d}4.root.json`, 1 << 20), (e: unknown) => e instanceof FetchError && e.status === 404);
+    assert.equal(text(await http.directorFetcher.fetch(`${d}timestamp.json`, 1 << 20)), '{"answered":"timestamp"}');
+    assert.equal(text(await http.directorFetcher.fetch(`${d}timestamp.json`, 1 << 20)), '{"fetched":true}', 'a second fetch goes to the server');
+    await assert.rejects(http.directorFetcher.fetch(`${d}7.targets.json`, 5), DownloadLengthError);
+    assert.equal(text(await http.directorFetcher.fetch(`${d}3.root.json`, 1 << 20)), '{"fetched":true}', 'a root the answer did not carry is fetched');
+    assert.deepEqual(gets, ['/repo/director/ANS-1/timestamp.json', '/repo/director/ANS-1/3.root.json']);
+    // The image repository never takes Director files.
+    assert.equal(text(await http.imageFetcher.fetch(`${http.imageBaseUrl}timestamp.json`, 1 << 20)), '{"fetched":true}');
+  });
+
+  void it('after the TTL, or after a check-in without directorRoot, everything is fetched', async () => {
+    await http.sendManifest(manifest, { directorRootVersion: 2 });
+    now += DIRECTOR_ANSWER_TTL_MS + 1;
+    gets.length = 0;
+    assert.equal(text(await http.directorFetcher.fetch(`${http.directorBaseUrl}timestamp.json`, 1 << 20)), '{"fetched":true}');
+    await http.sendManifest(manifest, { directorRootVersion: 2 });
+    await http.sendManifest(manifest);
+    assert.equal(text(await http.directorFetcher.fetch(`${http.directorBaseUrl}timestamp.json`, 1 << 20)), '{"fetched":true}');
+    assert.equal(text(await http.directorFetcher.fetch(`${http.directorBaseUrl}9.root.json`, 1 << 20)), '{"fetched":true}');
+    assert.equal(gets.length, 3);
   });
 });
