@@ -29,7 +29,7 @@ import type { ServerContext } from '../context.js';
 import { prepared } from '../db/prepared.js';
 import { ApiError } from '../errors.js';
 import type { AuthenticatedVehicle } from '../plugins/auth.js';
-import type { DirectorFiles, DirectorSigners, PendingRow } from './director.js';
+import type { DirectorFiles, DirectorSigners } from './director.js';
 import { directorSteady, headsOf, headsQuery } from './director.js';
 
 /**
@@ -54,17 +54,6 @@ export function installs(a: { length: number; sha256: string; sha512: string }, 
   const s256 = h['sha256']?.toLowerCase();
   const s512 = h['sha512']?.toLowerCase();
   return s256 !== undefined ? s256 === a.sha256 : s512 === a.sha512;
-}
-
-interface EcuJson {
-  serial: string;
-  hardware_id: string;
-  public_key: string;
-  key_id: string;
-  last_counter: number | null;
-  installed_filename: string | null;
-  installed_length: number | null;
-  installed_sha256: string | null;
 }
 
 /** The snapshot, in one statement (PostgreSQL JSON aggregation: four result shapes, one row). */
@@ -105,8 +94,8 @@ export async function fastCheckIn(
   const row = await snapshot.first(ctx.db.kysely, { v1: vin, v2: vin, v3: vin, v4: vin, v5: vin, v6: vin });
   const vehicle = row?.vehicle;
   if (row === undefined || vehicle === null || vehicle === undefined) return undefined;
-  const ecus = row.ecus as unknown as EcuJson[];
-  const open = row.open as unknown as Array<PendingRow & { status: string }>;
+  const ecus = row.ecus;
+  const open = row.open;
   if (open.some((a) => a.status !== 'pending')) return undefined;
   const bySerial = new Map(ecus.map((e) => [e.serial, e]));
   const registered = new Map<string, RegisteredEcu>(ecus.map((e) => [e.serial, {
